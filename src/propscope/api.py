@@ -1,0 +1,137 @@
+"""The public entry points: `load`, `analyze`, and `run`, the batch loop the CLI drives.
+
+A batch never stops for one bad document: ingest failures and analyser failures become
+`Failure` records, and every other document is still analysed and stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from pathlib import Path
+
+from propscope import ingest
+from propscope.config import IngestOptions
+from propscope.document import Document, Result
+from propscope.errors import PropscopeError
+from propscope.ingest import IngestFailure
+from propscope.pipeline import DEFAULT_BATCH_SIZE, Pipeline
+from propscope.store import Store
+
+Source = str | Path | Document
+
+
+def load(source: str | Path, options: IngestOptions | None = None) -> Document:
+    """Read one article from a path, a URL or "-" (stdin).
+
+    Args:
+        source: a file path, an http(s) URL, or "-".
+        options: limits, field mapping and URL policy; defaults are safe.
+
+    Returns:
+        The clean `Document` (boilerplate stripped, metadata detected).
+    """
+    return ingest.load(str(source), options or IngestOptions())
+
+
+def analyze(source: Source, analyzers: Sequence[str] | None = None) -> Result:
+    """Analyse one article.
+
+    Args:
+        source: a `Document`, or a path/URL/"-" that `load` reads. For raw text, pass
+            `Document(text=...)`.
+        analyzers: analyser names in order; `None` runs the default pipeline.
+
+    Returns:
+        The `Result`: the document and every annotation layer.
+    """
+    document = source if isinstance(source, Document) else load(source)
+    return Pipeline.from_names(analyzers).analyze_batch([document])[0]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One input that could not be processed, and why (written by `--errors-out`)."""
+
+    source: str
+    code: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"source": self.source, "code": self.code, "message": self.message}
+
+
+@dataclass
+class RunReport:
+    """What a batch did: counts for the summary line and failures for the error report."""
+
+    analysed: int = 0
+    stored: int = 0
+    skipped_duplicates: int = 0
+    failures: list[Failure] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failures else 0
+
+
+def run(
+    sources: Sequence[str],
+    pipeline: Pipeline | None,
+    store: Store | None,
+    options: IngestOptions | None = None,
+    on_result: Callable[[Result], None] | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> RunReport:
+    """Ingest `sources`, analyse them (unless `pipeline` is None), store and report each result.
+
+    Documents are processed `batch_size` at a time; each batch is stored in one transaction.
+    """
+    report = RunReport()
+    stream = _documents(sources, options or IngestOptions(), report)
+    while batch := list(islice(stream, batch_size)):
+        results = _analyse(batch, pipeline, report)
+        if store is not None and results:
+            store.save(results)
+            report.stored += len(results)
+        for result in results:
+            if on_result:
+                on_result(result)
+    if store is not None and report.failures:
+        store.record_errors(report.failures)
+    return report
+
+
+def _documents(sources: Sequence[str], options: IngestOptions, report: RunReport) -> Iterator[Document]:
+    for item in ingest.iter_documents(sources, options):
+        if isinstance(item, IngestFailure):
+            report.failures.append(Failure(item.source, item.code, item.message))
+        else:
+            yield item
+
+
+def _analyse(batch: list[Document], pipeline: Pipeline | None, report: RunReport) -> list[Result]:
+    if pipeline is None:
+        return [Result(doc) for doc in batch]
+    try:
+        results = pipeline.analyze_batch(batch)
+    except Exception:
+        # One document broke the batch: retry one by one so only that document is lost.
+        results = list(_analyse_each(batch, pipeline, report))
+    report.analysed += len(results)
+    return results
+
+
+def _analyse_each(batch: Iterable[Document], pipeline: Pipeline, report: RunReport) -> Iterator[Result]:
+    for doc in batch:
+        try:
+            yield pipeline.analyze_batch([doc])[0]
+        except PropscopeError as exc:
+            report.failures.append(Failure(_name(doc), exc.code, str(exc)))
+        except Exception as exc:  # an analyser bug must not sink the other documents
+            report.failures.append(Failure(_name(doc), "E299", f"E299 {_name(doc)}: analyser crashed: {exc!r}"))
+
+
+def _name(doc: Document) -> str:
+    return doc.source or doc.url or doc.id

@@ -1,0 +1,283 @@
+"""The `propscope` command: parses arguments and calls the public API, nothing more.
+
+Exit codes: 0 all documents done; 1 some failed (the rest were processed and stored, and an error
+report was printed); 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from propscope import registry, render
+from propscope.api import Failure, RunReport, run
+from propscope.config import FieldMap, IngestOptions
+from propscope.document import Result
+from propscope.errors import PropscopeError
+from propscope.pipeline import DEFAULT_BATCH_SIZE, Pipeline
+from propscope.store import Store
+
+app = typer.Typer(
+    help="Read news articles and show, with evidence, how they try to persuade.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+train_app = typer.Typer(help="Train the bundled models (needs the [train] extra).", no_args_is_help=True)
+eval_app = typer.Typer(help="Score the bundled models on public benchmarks.", no_args_is_help=True)
+narratives_app = typer.Typer(help="Work with the narrative catalogue.", no_args_is_help=True)
+app.add_typer(train_app, name="train")
+app.add_typer(eval_app, name="eval")
+app.add_typer(narratives_app, name="narratives")
+
+out = Console(soft_wrap=False, highlight=False)
+err = Console(stderr=True, highlight=False)
+
+DbOption = Annotated[
+    Optional[str],  # noqa: UP045 - Typer reads the annotation at run time
+    typer.Option("--db", help="Store URL: sqlite:///FILE or postgresql+psycopg://… (default: $PROPSCOPE_DB or a SQLite file in the user data dir)."),
+]
+Sources = Annotated[list[str], typer.Argument(help="Files, directories, URLs, or - for stdin.")]
+
+
+def _ingest_options(
+    text_field: str, title_field: str, author_field: str, outlet_field: str, url_field: str,
+    published_field: str, glob: str, max_bytes: int, encoding: str | None,
+    allow_private_urls: bool, fetch_feed_links: bool,
+) -> IngestOptions:
+    fields = FieldMap(text_field, title_field, author_field, outlet_field, url_field, published_field)
+    return IngestOptions(
+        max_bytes=max_bytes, encoding=encoding, fields=fields, glob=glob,
+        allow_private_urls=allow_private_urls, fetch_feed_links=fetch_feed_links,
+    )
+
+
+def _fail(exc: PropscopeError, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error[/red] {exc}", markup=True, highlight=False)
+    return typer.Exit(code)
+
+
+def _open_store(db: str | None) -> Store:
+    try:
+        return Store.open(db)
+    except PropscopeError as exc:
+        raise _fail(exc) from exc
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("[progress.data.speed]{task.fields[rate]}"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+def _report(report: RunReport, errors_out: Path | None) -> None:
+    for failure in report.failures:
+        err.print(f"[red]failed[/red] {failure.message}", markup=True, highlight=False, soft_wrap=True)
+    summary = f"{report.analysed or report.stored} done, {len(report.failures)} failed"
+    if report.stored:
+        summary += f", {report.stored} stored"
+    err.print(summary, highlight=False)
+    if errors_out:
+        errors_out.write_text("".join(json.dumps(f.to_json()) + "\n" for f in report.failures))
+
+
+def _emitter(fmt: str) -> tuple[Callable[[Result], None], Callable[[], None]]:
+    """How each result is printed as it arrives, and what is printed at the end."""
+    collected: list[Result] = []
+    if fmt == "text":
+        return (lambda r: render.print_text([r], out)), lambda: None
+    if fmt in ("jsonl", "semeval"):
+        writer = render.to_jsonl if fmt == "jsonl" else render.to_semeval
+        return (lambda r: _write(writer([r]))), lambda: None
+    if fmt == "html":
+        return collected.append, lambda: _write("".join(render.to_html(r) for r in collected))
+
+    def finish_json() -> None:
+        if len(collected) == 1:
+            _write(render.to_json(collected[0]) + "\n")
+        else:
+            _write(json.dumps([r.to_json() for r in collected], ensure_ascii=False, indent=2) + "\n")
+
+    return collected.append, finish_json
+
+
+def _write(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _run_with_progress(
+    sources: list[str], pipeline: Pipeline | None, store: Store | None,
+    options: IngestOptions, on_result: Callable[[Result], None], batch_size: int,
+) -> RunReport:
+    with _progress() as progress:
+        task = progress.add_task("analysing" if pipeline else "ingesting", total=None, rate="")
+
+        def advance(result: Result) -> None:
+            progress.advance(task)
+            speed = progress.tasks[0].speed
+            progress.update(task, rate=f"{speed:.1f} docs/s" if speed else "")
+            on_result(result)
+
+        return run(sources, pipeline, store, options, advance, batch_size)
+
+
+@app.command()
+def analyze(
+    sources: Sources,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text | json | jsonl | semeval | html")] = "text",
+    db: DbOption = None,
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not write to the store.")] = False,
+    analyzers: Annotated[Optional[str], typer.Option(help="Comma-separated analyser names (default: all installed).")] = None,  # noqa: UP045
+    errors_out: Annotated[Optional[Path], typer.Option(help="Write the per-file error report here as JSONL.")] = None,  # noqa: UP045
+    batch_size: Annotated[int, typer.Option(help="Documents per model batch.")] = DEFAULT_BATCH_SIZE,
+    text_field: Annotated[str, typer.Option(help="JSONL/CSV column with the article text.")] = "text",
+    title_field: Annotated[str, typer.Option(help="JSONL/CSV column with the title.")] = "title",
+    author_field: Annotated[str, typer.Option(help="JSONL/CSV column with the author.")] = "author",
+    outlet_field: Annotated[str, typer.Option(help="JSONL/CSV column with the outlet.")] = "outlet",
+    url_field: Annotated[str, typer.Option(help="JSONL/CSV column with the URL.")] = "url",
+    published_field: Annotated[str, typer.Option(help="JSONL/CSV column with the ISO 8601 date.")] = "published",
+    glob: Annotated[str, typer.Option(help="File pattern inside directories.")] = "*",
+    max_bytes: Annotated[int, typer.Option(help="Largest input file accepted, in bytes.")] = IngestOptions.max_bytes,
+    encoding: Annotated[Optional[str], typer.Option(help="Force this text encoding.")] = None,  # noqa: UP045
+    allow_private_urls: Annotated[bool, typer.Option(help="Allow URLs on private, loopback and link-local addresses.")] = False,
+    fetch_feed_links: Annotated[bool, typer.Option(help="For feeds, fetch each item's link instead of using its summary.")] = False,
+) -> None:
+    """Analyse articles and print what they do, with evidence."""
+    if fmt not in render.FORMATS:
+        raise typer.BadParameter(f"--format must be one of {', '.join(render.FORMATS)}")
+    options = _ingest_options(text_field, title_field, author_field, outlet_field, url_field,
+                              published_field, glob, max_bytes, encoding, allow_private_urls,
+                              fetch_feed_links)
+    names = [n.strip() for n in analyzers.split(",") if n.strip()] if analyzers else None
+    try:
+        pipeline = Pipeline.from_names(names)
+    except PropscopeError as exc:
+        raise _fail(exc, code=2) from exc
+    store = None if no_store else _open_store(db)
+    emit, finish = _emitter(fmt)
+    report = _run_with_progress(sources, pipeline, store, options, emit, batch_size)
+    finish()
+    _report(report, errors_out)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def ingest(
+    sources: Sources,
+    db: DbOption = None,
+    errors_out: Annotated[Optional[Path], typer.Option(help="Write the per-file error report here as JSONL.")] = None,  # noqa: UP045
+    text_field: Annotated[str, typer.Option(help="JSONL/CSV column with the article text.")] = "text",
+    title_field: Annotated[str, typer.Option(help="JSONL/CSV column with the title.")] = "title",
+    author_field: Annotated[str, typer.Option(help="JSONL/CSV column with the author.")] = "author",
+    outlet_field: Annotated[str, typer.Option(help="JSONL/CSV column with the outlet.")] = "outlet",
+    url_field: Annotated[str, typer.Option(help="JSONL/CSV column with the URL.")] = "url",
+    published_field: Annotated[str, typer.Option(help="JSONL/CSV column with the ISO 8601 date.")] = "published",
+    glob: Annotated[str, typer.Option(help="File pattern inside directories.")] = "*",
+    max_bytes: Annotated[int, typer.Option(help="Largest input file accepted, in bytes.")] = IngestOptions.max_bytes,
+    encoding: Annotated[Optional[str], typer.Option(help="Force this text encoding.")] = None,  # noqa: UP045
+    allow_private_urls: Annotated[bool, typer.Option(help="Allow URLs on private, loopback and link-local addresses.")] = False,
+    fetch_feed_links: Annotated[bool, typer.Option(help="For feeds, fetch each item's link instead of using its summary.")] = False,
+) -> None:
+    """Read articles into the store without analysing them."""
+    options = _ingest_options(text_field, title_field, author_field, outlet_field, url_field,
+                              published_field, glob, max_bytes, encoding, allow_private_urls,
+                              fetch_feed_links)
+    store = _open_store(db)
+    report = _run_with_progress(sources, None, store, options, lambda r: None, DEFAULT_BATCH_SIZE)
+    _report(report, errors_out)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command("list")
+def list_documents(
+    db: DbOption = None,
+    limit: Annotated[int, typer.Option(help="How many documents.")] = 50,
+    offset: Annotated[int, typer.Option(help="Skip this many.")] = 0,
+    outlet: Annotated[Optional[str], typer.Option(help="Only this outlet.")] = None,  # noqa: UP045
+    query: Annotated[Optional[str], typer.Option("--query", "-q", help="Only documents whose title or text contains this.")] = None,  # noqa: UP045
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+) -> None:
+    """List stored documents, newest first."""
+    store = _open_store(db)
+    rows = store.list(limit=limit, offset=offset, outlet=outlet, query=query)
+    if as_json:
+        _write("".join(json.dumps(row.to_json(), ensure_ascii=False) + "\n" for row in rows))
+        return
+    table = render.Table(show_edge=False)
+    for column in ("id", "published", "outlet", "title"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row.id[:12], row.published or "", render.Text(row.outlet or ""), render.Text(row.title or ""))
+    out.print(table)
+    err.print(f"{len(rows)} of {store.count()} documents", highlight=False)
+
+
+@app.command()
+def show(
+    doc_id: Annotated[str, typer.Argument(metavar="ID", help="Document id or a unique prefix.")],
+    db: DbOption = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="text | json | html")] = "text",
+) -> None:
+    """Show one stored document with its analyses."""
+    store = _open_store(db)
+    try:
+        result = store.get(doc_id)
+    except PropscopeError as exc:
+        raise _fail(exc) from exc
+    if fmt == "json":
+        _write(render.to_json(result) + "\n")
+    elif fmt == "html":
+        _write(render.to_html(result))
+    else:
+        render.print_text([result], out)
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl | semeval | csv")] = "jsonl",
+    db: DbOption = None,
+    output: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,  # noqa: UP045
+) -> None:
+    """Export every stored document with its analyses."""
+    if fmt not in render.EXPORT_FORMATS:
+        raise typer.BadParameter(f"--format must be one of {', '.join(render.EXPORT_FORMATS)}")
+    store = _open_store(db)
+    writer = {"jsonl": render.to_jsonl, "semeval": render.to_semeval, "csv": render.to_csv}[fmt]
+    text = writer(store.iter_results())
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        _write(text)
+
+
+@app.command("analyzers")
+def list_analyzers() -> None:
+    """List the analysers this installation can run (built-in and plug-ins)."""
+    for name in registry.available():
+        default = " (default)" if name in registry.default_names() else ""
+        out.print(f"{name}{default}", highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["Failure", "app", "main"]

@@ -1,0 +1,382 @@
+"""The document model: one immutable `Document` and the annotation layers that point into it.
+
+Every annotation is a character-offset span into `Document.text` (Python `str` indices, end
+exclusive), so offsets stay exact on any Unicode text: curly quotes, emoji, CJK and CRLF count as
+the code points they are. The JSON form is versioned by `SCHEMA` and documented in docs/schema.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+from propscope.errors import SchemaError, SpanError
+
+SCHEMA = "propscope/1"
+
+_WHITESPACE = re.compile(r"\s+")
+
+JSON = dict[str, Any]
+
+
+def normalise_text(text: str) -> str:
+    """The text an id is computed from: NFC, whitespace collapsed, so re-encodings hash alike."""
+    return _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def document_id(text: str) -> str:
+    """A stable id: the same article scraped twice (CRLF or LF, NBSP or space) gets one id."""
+    return hashlib.sha256(normalise_text(text).encode("utf-8")).hexdigest()[:20]
+
+
+def _frozen(meta: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(meta or {}))
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """An article: its clean text and what is known about where it came from."""
+
+    text: str
+    id: str = ""
+    title: str | None = None
+    author: str | None = None
+    outlet: str | None = None
+    url: str | None = None
+    published: str | None = None
+    language: str | None = None
+    source: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.id:
+            object.__setattr__(self, "id", document_id(self.text))
+        if not isinstance(self.meta, MappingProxyType):
+            object.__setattr__(self, "meta", _frozen(self.meta))
+
+    def with_(self, **changes: Any) -> Document:
+        """A copy with some fields changed; the id follows the text unless given."""
+        if "text" in changes and "id" not in changes:
+            changes["id"] = ""
+        return replace(self, **changes)
+
+    def span(self, start: int, end: int) -> Span:
+        """A checked span into this document's text."""
+        return Span.of(self.text, start, end)
+
+    def to_json(self) -> JSON:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "author": self.author,
+            "outlet": self.outlet,
+            "url": self.url,
+            "published": self.published,
+            "language": self.language,
+            "source": self.source,
+            "meta": dict(self.meta),
+            "text": self.text,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Document:
+        known = {k: data.get(k) for k in ("title", "author", "outlet", "url", "published")}
+        return cls(
+            text=str(data["text"]),
+            id=str(data.get("id") or ""),
+            language=data.get("language"),
+            source=data.get("source"),
+            meta=dict(data.get("meta") or {}),
+            **known,
+        )
+
+
+def check_offsets(text: str, start: int, end: int) -> None:
+    """Raise a coded error unless 0 <= start < end <= len(text)."""
+    if not (0 <= start < end <= len(text)):
+        raise SpanError(SpanError.E_RANGE.format(start=start, end=end, length=len(text)))
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A piece of document text: end-exclusive character offsets plus the text they cover."""
+
+    start: int
+    end: int
+    text: str
+
+    @classmethod
+    def of(cls, text: str, start: int, end: int) -> Span:
+        check_offsets(text, start, end)
+        return cls(start, end, text[start:end])
+
+    def to_json(self) -> JSON:
+        return {"start": self.start, "end": self.end, "text": self.text}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Span:
+        return cls(int(data["start"]), int(data["end"]), str(data["text"]))
+
+
+@dataclass(frozen=True, slots=True)
+class TechniqueSpan:
+    """A fragment that uses a propaganda technique (one of the 14 SemEval-2020 classes)."""
+
+    start: int
+    end: int
+    text: str
+    technique: str
+    score: float
+
+    def to_json(self) -> JSON:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "technique": self.technique,
+            "score": round(self.score, 4),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TechniqueSpan:
+        return cls(
+            int(data["start"]),
+            int(data["end"]),
+            str(data["text"]),
+            str(data["technique"]),
+            float(data["score"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A check-worthy sentence, with who asserts it when the text says so."""
+
+    start: int
+    end: int
+    text: str
+    score: float
+    quote: bool = False
+    speaker: Span | None = None
+    verb: str | None = None
+
+    def to_json(self) -> JSON:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "text": self.text,
+            "score": round(self.score, 4),
+            "quote": self.quote,
+            "speaker": self.speaker.to_json() if self.speaker else None,
+            "verb": self.verb,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Claim:
+        speaker = data.get("speaker")
+        return cls(
+            int(data["start"]),
+            int(data["end"]),
+            str(data["text"]),
+            float(data["score"]),
+            bool(data.get("quote", False)),
+            Span.from_json(speaker) if speaker else None,
+            data.get("verb"),
+        )
+
+
+ROLES = ("blamed", "authority", "neutral")
+
+
+@dataclass(frozen=True, slots=True)
+class Entity:
+    """An actor: a canonical name, its mentions, and how often it is cast in each role."""
+
+    actor: str
+    label: str
+    mentions: tuple[Span, ...]
+    roles: Mapping[str, int] = field(default_factory=dict)
+    role: str = "neutral"
+
+    def to_json(self) -> JSON:
+        return {
+            "actor": self.actor,
+            "label": self.label,
+            "mentions": [m.to_json() for m in self.mentions],
+            "roles": {r: int(self.roles.get(r, 0)) for r in ROLES},
+            "role": self.role,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Entity:
+        return cls(
+            str(data["actor"]),
+            str(data["label"]),
+            tuple(Span.from_json(m) for m in data.get("mentions", [])),
+            dict(data.get("roles") or {}),
+            str(data.get("role", "neutral")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """A sentence that supports a narrative match, with its similarity score."""
+
+    start: int
+    end: int
+    text: str
+    score: float
+
+    def to_json(self) -> JSON:
+        return {"start": self.start, "end": self.end, "text": self.text, "score": round(self.score, 4)}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Evidence:
+        return cls(int(data["start"]), int(data["end"]), str(data["text"]), float(data["score"]))
+
+
+@dataclass(frozen=True, slots=True)
+class Narrative:
+    """A known disinformation narrative the article serves, with the sentences that show it."""
+
+    id: str
+    title: str
+    score: float
+    evidence: tuple[Evidence, ...] = ()
+
+    def to_json(self) -> JSON:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "score": round(self.score, 4),
+            "evidence": [e.to_json() for e in self.evidence],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Narrative:
+        return cls(
+            str(data["id"]),
+            str(data["title"]),
+            float(data["score"]),
+            tuple(Evidence.from_json(e) for e in data.get("evidence", [])),
+        )
+
+
+LAYERS = ("techniques", "claims", "entities", "narratives", "stats")
+
+
+@dataclass(frozen=True, slots=True)
+class Annotations:
+    """What analysers add to one document; layers they do not produce stay empty."""
+
+    techniques: tuple[TechniqueSpan, ...] = ()
+    claims: tuple[Claim, ...] = ()
+    entities: tuple[Entity, ...] = ()
+    narratives: tuple[Narrative, ...] = ()
+    stats: Mapping[str, Any] = field(default_factory=dict)
+
+    def merge(self, other: Annotations) -> Annotations:
+        return Annotations(
+            techniques=self.techniques + other.techniques,
+            claims=self.claims + other.claims,
+            entities=self.entities + other.entities,
+            narratives=self.narratives + other.narratives,
+            stats={**self.stats, **other.stats},
+        )
+
+    def check(self, text: str) -> None:
+        """Every span must point into the text and carry the text it points at (E101)."""
+        for span in _all_spans(self):
+            check_offsets(text, span.start, span.end)
+            if text[span.start : span.end] != span.text:
+                raise SpanError(
+                    SpanError.E_TEXT.format(start=span.start, end=span.end, text=span.text[:40])
+                )
+
+    def to_json(self) -> JSON:
+        return {
+            "techniques": [t.to_json() for t in self.techniques],
+            "claims": [c.to_json() for c in self.claims],
+            "entities": [e.to_json() for e in self.entities],
+            "narratives": [n.to_json() for n in self.narratives],
+            "stats": dict(self.stats),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Annotations:
+        return cls(
+            techniques=tuple(TechniqueSpan.from_json(t) for t in data.get("techniques", [])),
+            claims=tuple(Claim.from_json(c) for c in data.get("claims", [])),
+            entities=tuple(Entity.from_json(e) for e in data.get("entities", [])),
+            narratives=tuple(Narrative.from_json(n) for n in data.get("narratives", [])),
+            stats=dict(data.get("stats") or {}),
+        )
+
+
+def _all_spans(annotations: Annotations) -> Iterable[Span | TechniqueSpan | Claim | Evidence]:
+    yield from annotations.techniques
+    for claim in annotations.claims:
+        yield claim
+        if claim.speaker:
+            yield claim.speaker
+    for entity in annotations.entities:
+        yield from entity.mentions
+    for narrative in annotations.narratives:
+        yield from narrative.evidence
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """A document with everything the pipeline found in it, and which analyser versions ran."""
+
+    document: Document
+    annotations: Annotations = field(default_factory=Annotations)
+    analyzers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def techniques(self) -> tuple[TechniqueSpan, ...]:
+        return self.annotations.techniques
+
+    @property
+    def claims(self) -> tuple[Claim, ...]:
+        return self.annotations.claims
+
+    @property
+    def entities(self) -> tuple[Entity, ...]:
+        return self.annotations.entities
+
+    @property
+    def narratives(self) -> tuple[Narrative, ...]:
+        return self.annotations.narratives
+
+    @property
+    def stats(self) -> Mapping[str, Any]:
+        return self.annotations.stats
+
+    def to_json(self) -> JSON:
+        """The `propscope/1` object printed by `propscope analyze --format json`."""
+        return {
+            "schema": SCHEMA,
+            "document": self.document.to_json(),
+            **self.annotations.to_json(),
+            "analyzers": dict(self.analyzers),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Result:
+        if data.get("schema") != SCHEMA:
+            raise SchemaError(SchemaError.E_VERSION.format(found=data.get("schema"), want=SCHEMA))
+        document = Document.from_json(data["document"])
+        annotations = Annotations.from_json(data)
+        annotations.check(document.text)
+        return cls(document, annotations, dict(data.get("analyzers") or {}))
+
+
+def sort_spans(spans: Sequence[TechniqueSpan]) -> tuple[TechniqueSpan, ...]:
+    """Reading order, longest first at the same start, so overlaps nest predictably."""
+    return tuple(sorted(spans, key=lambda s: (s.start, -s.end, s.technique)))

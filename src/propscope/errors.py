@@ -1,0 +1,146 @@
+"""One catalogue of coded, one-line, actionable errors (which input, what is wrong, what to do).
+
+Each exception class carries its message templates as constants, so tests can match on them and
+users can search a code (E012) in the docs.
+"""
+
+from __future__ import annotations
+
+
+class PropscopeError(Exception):
+    """Base of every error propscope raises on purpose."""
+
+    code = "E000"
+
+
+class IngestError(PropscopeError):
+    """An input that cannot become a Document. The batch goes on without it."""
+
+    code = "E010"
+    E_EMPTY = "E010 {source}: the file is empty (or only whitespace). Nothing to analyse."
+    E_NOT_FOUND = "E011 {source}: no such file or directory. Check the path."
+    E_BINARY = (
+        "E012 {source}: it looks binary ({reason}). propscope reads text, HTML, JSONL, CSV, "
+        "WARC and feeds."
+    )
+    E_TOO_LARGE = (
+        "E013 {source}: {size:,} bytes is over the {limit:,}-byte limit. Split the file or raise "
+        "--max-bytes."
+    )
+    E_ENCODING = (
+        "E014 {source}: cannot decode the text ({reason}). Convert it to UTF-8 or pass "
+        "--encoding."
+    )
+    E_MALFORMED = "E015 {source}: malformed {kind} ({reason}). Fix or remove the broken part."
+    E_NO_TEXT = "E016 {source}: no article text found ({reason})."
+    E_FIELD = (
+        "E017 {source}: record has no text field {field!r}. Pass --text-field with the right "
+        "column name (found: {found})."
+    )
+    E_FORMAT = (
+        "E018 {source}: unknown input format. propscope reads .txt, .html, .jsonl, .csv, .warc, "
+        ".warc.gz, RSS/Atom feeds, URLs and '-' for stdin."
+    )
+    E_DUPLICATE = (
+        "E019 {source}: same text as {first} (document {id}); skipped as a duplicate."
+    )
+    E_UNEXPECTED = (
+        "E030 {source}: unexpected error while reading it ({reason}). Please report this with "
+        "the file."
+    )
+    E_NOT_ONE = (
+        "E031 {source}: holds {count} documents but load() reads exactly one. Use "
+        "iter_documents() or `propscope ingest`."
+    )
+    E_NO_FILES = "E032 {source}: no files match {glob!r} in this directory. Check --glob."
+    E_READ = "E033 {source}: cannot read it ({reason}). Check the path and its permissions."
+
+    def __init__(self, message: str, source: str = "") -> None:
+        super().__init__(message)
+        self.source = source
+        self.code = message.split(" ", 1)[0] if message.startswith("E") else self.code
+
+
+class FetchError(IngestError):
+    """A URL that could not be fetched, or that propscope refused to fetch."""
+
+    code = "E020"
+    E_SCHEME = "E020 {url}: only http and https URLs can be fetched."
+    E_PRIVATE = (
+        "E021 {url}: refused, {host} resolves to a private, loopback or link-local address "
+        "({address}). Pass --allow-private-urls if you mean it."
+    )
+    E_UNREACHABLE = "E022 {url}: cannot fetch ({reason}). Check the address and your connection."
+    E_STATUS = "E023 {url}: the server answered HTTP {status}."
+    E_CONTENT_TYPE = (
+        "E024 {url}: content type {content_type!r} is not a web page, text or feed."
+    )
+    E_REDIRECTS = "E025 {url}: more than {limit} redirects."
+    E_BAD_URL = "E026 {url}: not a valid URL ({reason})."
+    E_TOO_LARGE = (
+        "E027 {url}: the response is over the {limit:,}-byte fetch limit. Save the page and "
+        "read the file instead."
+    )
+
+
+class SpanError(PropscopeError):
+    code = "E100"
+    E_RANGE = (
+        "E100 span [{start}, {end}) is outside the text (length {length}); offsets are "
+        "end-exclusive character indices into Document.text."
+    )
+    E_TEXT = "E101 span [{start}, {end}) does not cover the text it claims ({text!r})."
+
+
+class SchemaError(PropscopeError):
+    code = "E110"
+    E_VERSION = "E110 schema {found!r} is not {want!r}: re-export the file with this propscope."
+
+
+class AnalyzerError(PropscopeError):
+    code = "E200"
+    E_UNKNOWN = "E200 no analyser named {name!r}. Available: {available}."
+    E_REQUIRES = (
+        "E201 analyser {name!r} needs {missing} from an earlier analyser; add one that produces "
+        "it before {name!r} in --analyzers."
+    )
+    E_OUTPUT = "E202 analyser {name!r} returned {got} results for {want} documents."
+    E_LOAD = "E203 analyser {name!r} could not be loaded ({reason})."
+    E_MODEL = (
+        "E204 model files for {name!r} are missing at {path}. Reinstall propscope or run "
+        "`propscope train {name}`."
+    )
+
+
+class StoreError(PropscopeError):
+    code = "E300"
+    E_CONNECT = "E300 cannot open the store at {url} ({reason})."
+    E_NOT_FOUND = "E301 no document with id {id!r} in the store. `propscope list` shows the ids."
+    E_AMBIGUOUS = "E302 id prefix {id!r} matches {count} documents: give more characters."
+    E_BACKEND = (
+        "E303 {url}: propscope stores in SQLite (sqlite:///PATH) or PostgreSQL "
+        "(postgresql+psycopg://USER:PASSWORD@HOST/DATABASE)."
+    )
+    E_TEXT_CHANGED = (
+        "E304 document {id} is already stored with a different text (same id, other whitespace "
+        "or encoding); its spans would point into the wrong text. Analyse the stored text "
+        "(`propscope show {id}`) or delete the document first."
+    )
+    E_DATE = "E305 {value!r} is not an ISO 8601 date or time (e.g. 2022-01-05 or 2022-01-05T10:00Z)."
+    E_WRITE = (
+        "E306 cannot write to the store at {url} ({reason}); nothing from this batch was saved."
+    )
+    E_NO_ANALYZER = (
+        "E307 result for document {id} has annotations but no analyser names in "
+        "Result.analyzers, so they cannot be stored by analyser version."
+    )
+    E_NEWER = (
+        "E308 the store at {url} has schema revision {revision!r}, which this propscope does "
+        "not know: it was written by a newer propscope. Upgrade propscope."
+    )
+
+
+class UsageError(PropscopeError):
+    """Bad command-line use: exit code 2."""
+
+    code = "E400"

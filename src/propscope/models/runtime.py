@@ -1,0 +1,179 @@
+"""ONNX Runtime inference shared by the bundled models: tokenise with exact character offsets,
+cut any-length text into overlapping windows, batch windows across documents, and stitch the
+per-token outputs back into one array per document.
+
+Only onnxruntime, tokenizers and numpy are imported here, so the plain install needs no torch.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tokenizers import Tokenizer
+
+CLS_ID = 101  # BERT uncased vocabulary ids, fixed by the tokenizer.json we ship
+SEP_ID = 102
+PAD_ID = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    """A text's word pieces: ids and end-exclusive character offsets (Python `str` indices)."""
+
+    ids: np.ndarray  # (n,) int64
+    offsets: np.ndarray  # (n, 2) int64
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+
+@cache
+def load_tokenizer(path: str) -> Tokenizer:
+    """A tokenizer with truncation and padding off: windows are cut by us, not by it."""
+    tokenizer = Tokenizer.from_file(path)
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+def tokenize(tokenizer: Tokenizer, text: str) -> Tokens:
+    """Word pieces of the whole text without special tokens; offsets index `text` exactly."""
+    encoding = tokenizer.encode(text, add_special_tokens=False)
+    ids = np.asarray(encoding.ids, dtype=np.int64)
+    offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+    return Tokens(ids, offsets)
+
+
+def window_starts(n_tokens: int, size: int, stride: int) -> list[int]:
+    """Start indices of windows of `size` tokens every `stride` tokens, the last one flush
+    with the end, so every token is seen and no window is needlessly short."""
+    if n_tokens <= size:
+        return [0]
+    starts = list(range(0, n_tokens - size, stride))
+    starts.append(n_tokens - size)
+    return starts
+
+
+def window_owner(n_tokens: int, size: int, starts: Sequence[int]) -> np.ndarray:
+    """For each token, the window in which it sits farthest from an edge (most context)."""
+    positions = np.arange(n_tokens)[:, None]
+    begin = np.asarray(starts)[None, :]
+    end = np.minimum(begin + size, n_tokens)
+    inside = (positions >= begin) & (positions < end)
+    margin = np.minimum(positions - begin, end - 1 - positions)
+    margin = np.where(inside, margin, -1)
+    return np.asarray(margin.argmax(axis=1))
+
+
+def _session_options(threads: int | None) -> Any:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    count = threads or int(os.environ.get("PROPSCOPE_THREADS", "0")) or (os.cpu_count() or 1)
+    options.intra_op_num_threads = count
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
+
+
+@cache
+def load_session(path: str, threads: int | None = None) -> Any:
+    """One ONNX Runtime session per model file and process (loading costs ~0.3 s)."""
+    import onnxruntime as ort
+
+    return ort.InferenceSession(
+        path, sess_options=_session_options(threads), providers=["CPUExecutionProvider"]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Window:
+    doc: int
+    start: int
+    ids: np.ndarray
+
+
+class WindowedEncoder:
+    """Runs a token-level ONNX model over texts of any length.
+
+    The model takes `input_ids`, `attention_mask` (and `token_type_ids` if it declares them)
+    of shape (batch, seq) and returns per-token outputs of shape (batch, seq, ...).
+    """
+
+    def __init__(
+        self, model_path: Path, tokenizer_path: Path, *, window: int = 256, stride: int = 128,
+        batch_size: int = 32, threads: int | None = None,
+    ) -> None:
+        self.session = load_session(str(model_path), threads)
+        self.tokenizer = load_tokenizer(str(tokenizer_path))
+        self.size = window - 2  # room for [CLS] and [SEP]
+        self.stride = stride
+        self.batch_size = batch_size
+        self.input_names = {i.name for i in self.session.get_inputs()}
+
+    def encode(
+        self, texts: Sequence[str], outputs: Sequence[str]
+    ) -> list[tuple[Tokens, dict[str, np.ndarray]]]:
+        """Per text: its tokens and, for each named output, one row per token (stitched)."""
+        tokens = [tokenize(self.tokenizer, text) for text in texts]
+        windows = self._windows(tokens)
+        results = self._run(windows, outputs)
+        return [
+            (toks, self._stitch(toks, d, windows, results, outputs))
+            for d, toks in enumerate(tokens)
+        ]
+
+    def _windows(self, tokens: Sequence[Tokens]) -> list[_Window]:
+        windows = []
+        for d, toks in enumerate(tokens):
+            for start in window_starts(len(toks), self.size, self.stride):
+                windows.append(_Window(d, start, toks.ids[start : start + self.size]))
+        return windows
+
+    def _run(self, windows: Sequence[_Window], outputs: Sequence[str]) -> list[list[np.ndarray]]:
+        """Run windows in batches of similar length (less padding); results in window order."""
+        order = sorted(range(len(windows)), key=lambda i: len(windows[i].ids))
+        results: list[list[np.ndarray]] = [[] for _ in windows]
+        for b in range(0, len(order), self.batch_size):
+            batch = order[b : b + self.batch_size]
+            arrays = self._run_batch([windows[i].ids for i in batch], outputs)
+            for row, i in enumerate(batch):
+                n = len(windows[i].ids)
+                results[i] = [a[row, 1 : n + 1] for a in arrays]
+        return results
+
+    def _run_batch(self, pieces: Sequence[np.ndarray], outputs: Sequence[str]) -> list[Any]:
+        length = max(len(p) for p in pieces) + 2
+        ids = np.full((len(pieces), length), PAD_ID, dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, piece in enumerate(pieces):
+            ids[row, : len(piece) + 2] = [CLS_ID, *piece.tolist(), SEP_ID]
+            mask[row, : len(piece) + 2] = 1
+        feed = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self.input_names:
+            feed["token_type_ids"] = np.zeros_like(ids)
+        return list(self.session.run(list(outputs), feed))
+
+    def _stitch(
+        self, toks: Tokens, doc: int, windows: Sequence[_Window],
+        results: Sequence[Sequence[np.ndarray]], outputs: Sequence[str],
+    ) -> dict[str, np.ndarray]:
+        mine = [i for i, w in enumerate(windows) if w.doc == doc]
+        starts = [windows[i].start for i in mine]
+        n = len(toks)
+        owner = window_owner(n, self.size, starts) if n else np.zeros(0, dtype=np.int64)
+        stitched = {}
+        for k, name in enumerate(outputs):
+            first = results[mine[0]][k]
+            out = np.zeros((n, *first.shape[1:]), dtype=first.dtype)
+            for w, i in enumerate(mine):
+                rows = np.nonzero(owner == w)[0]
+                out[rows] = results[i][k][rows - windows[i].start]
+            stitched[name] = out
+        return stitched

@@ -1,0 +1,154 @@
+"""The technique model's numpy side, shared by training and inference so both compute spans and
+span features identically: SI decoding from BIO probabilities, span pooling, hand features and
+the small TC head (two dense layers) that classifies a span from the encoder's hidden states."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+BIO = ("O", "B", "I")
+N_FEATURES = 6
+
+
+def token_range(offsets: np.ndarray, start: int, end: int) -> tuple[int, int]:
+    """Tokens [i, j) whose characters overlap [start, end); empty range if none."""
+    if len(offsets) == 0:
+        return 0, 0
+    overlap = (offsets[:, 0] < end) & (offsets[:, 1] > start)
+    hits = np.nonzero(overlap)[0]
+    if len(hits) == 0:
+        return 0, 0
+    return int(hits[0]), int(hits[-1]) + 1
+
+
+def span_features(text: str, start: int, end: int) -> np.ndarray:
+    """What the winners found the encoder cannot see in a window: is the fragment repeated
+    elsewhere in the article (Repetition), how long it is, where it sits, is it the title."""
+    lowered = text.lower()
+    fragment = lowered[start:end].strip()
+    count = lowered.count(fragment) if fragment else 0
+    earlier = fragment in lowered[:start] if fragment else False
+    first_break = text.find("\n")
+    in_title = 1.0 if first_break < 0 or start < first_break else 0.0
+    return np.asarray(
+        [
+            1.0 if count > 1 else 0.0,
+            math.log1p(max(count - 1, 0)),
+            1.0 if earlier else 0.0,
+            math.log1p(end - start) / 6.0,
+            start / max(len(text), 1),
+            in_title,
+        ],
+        dtype=np.float32,
+    )
+
+
+def pool(hidden: np.ndarray, i: int, j: int) -> np.ndarray:
+    """Span vector: mean, first and last token states (what the TC head was trained on)."""
+    if j <= i:
+        return np.zeros(3 * hidden.shape[-1], dtype=np.float32)
+    piece = hidden[i:j]
+    return np.concatenate([piece.mean(axis=0), piece[0], piece[-1]]).astype(np.float32)
+
+
+def span_inputs(
+    text: str, offsets: np.ndarray, hidden: np.ndarray, spans: list[tuple[int, int]]
+) -> np.ndarray:
+    """TC head inputs for character spans of one document, one row per span."""
+    rows = []
+    for start, end in spans:
+        i, j = token_range(offsets, start, end)
+        rows.append(np.concatenate([pool(hidden, i, j), span_features(text, start, end)]))
+    width = 3 * hidden.shape[-1] + N_FEATURES
+    return np.stack(rows) if rows else np.zeros((0, width), dtype=np.float32)
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    shifted = np.exp(x - x.max(axis=-1, keepdims=True))
+    return np.asarray(shifted / shifted.sum(axis=-1, keepdims=True))
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return np.asarray(0.5 * x * (1.0 + np.tanh(0.7978845608 * (x + 0.044715 * x**3))))
+
+
+class TCHead:
+    """Technique classifier over span inputs: dense, GELU, dense; weights in an .npz file."""
+
+    def __init__(self, path: Path) -> None:
+        with np.load(path) as weights:
+            self.w1, self.b1 = weights["w1"], weights["b1"]
+            self.w2, self.b2 = weights["w2"], weights["b2"]
+            self.bias = weights["prior"] if "prior" in weights else np.zeros_like(self.b2)
+
+    def probabilities(self, inputs: np.ndarray) -> np.ndarray:
+        """(n, 14) class probabilities, with the dev-tuned log-prior shift applied."""
+        hidden = _gelu(inputs @ self.w1 + self.b1)
+        return softmax(hidden @ self.w2 + self.b2 + self.bias)
+
+
+def _runs(positive: np.ndarray, begins: np.ndarray) -> list[tuple[int, int]]:
+    """Token runs [i, j) of positive tokens; a confident B token starts a new run."""
+    runs: list[tuple[int, int]] = []
+    start = -1
+    for k, on in enumerate(positive.tolist()):
+        if on and (start < 0 or begins[k]):
+            if start >= 0:
+                runs.append((start, k))
+            start = k
+        elif not on and start >= 0:
+            runs.append((start, k))
+            start = -1
+    if start >= 0:
+        runs.append((start, len(positive)))
+    return runs
+
+
+def _grow_to_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Spans cover whole words: a word piece boundary is not a fragment boundary."""
+    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+        end += 1
+    return start, end
+
+
+def trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """Drop whitespace and stray punctuation at the edges (PTC spans never start with either)."""
+    edge = " \t\r\n\u00a0.,;:!?-–—"
+    while start < end and text[start] in edge:
+        start += 1
+    while end > start and text[end - 1] in edge:
+        end -= 1
+    return start, end
+
+
+def decode_spans(
+    text: str, offsets: np.ndarray, probs: np.ndarray, threshold: float, min_chars: int = 2
+) -> list[tuple[int, int, float]]:
+    """Character spans whose tokens have P(not O) >= threshold, with their mean score."""
+    inside = 1.0 - probs[:, 0]
+    positive = inside >= threshold
+    begins = probs[:, 1] > probs[:, 2]
+    spans = []
+    for i, j in _runs(positive, begins):
+        start, end = _grow_to_words(text, int(offsets[i, 0]), int(offsets[j - 1, 1]))
+        start, end = trim(text, start, end)
+        if end - start >= min_chars:
+            spans.append((start, end, float(inside[i:j].mean())))
+    return _merge_overlaps(spans)
+
+
+def _merge_overlaps(spans: list[tuple[int, int, float]]) -> list[tuple[int, int, float]]:
+    """Growing to word edges can make neighbours touch; SI spans must not overlap."""
+    merged: list[tuple[int, int, float]] = []
+    for start, end, score in sorted(spans):
+        if merged and start < merged[-1][1]:
+            s, e, sc = merged[-1]
+            merged[-1] = (s, max(e, end), max(sc, score))
+        else:
+            merged.append((start, end, score))
+    return merged

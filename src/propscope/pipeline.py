@@ -1,0 +1,66 @@
+"""Runs analysers in order over batches of documents (like spaCy's `Language.pipe`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import islice
+
+from propscope import registry
+from propscope.document import Annotations, Document, Result
+from propscope.errors import AnalyzerError
+from propscope.registry import Analyzer
+
+DEFAULT_BATCH_SIZE = 16
+
+
+class Pipeline:
+    """An ordered set of analysers whose `requires` are checked once, when it is built."""
+
+    def __init__(self, analyzers: Sequence[Analyzer]) -> None:
+        self.analyzers = list(analyzers)
+        _check_requirements(self.analyzers)
+
+    @classmethod
+    def from_names(cls, names: Sequence[str] | None = None) -> Pipeline:
+        """A pipeline of registered analysers; `None` means the default set."""
+        chosen = registry.default_names() if names is None else list(names)
+        return cls([registry.create(name) for name in chosen])
+
+    @property
+    def names(self) -> list[str]:
+        return [a.name for a in self.analyzers]
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return {a.name: a.version for a in self.analyzers}
+
+    def analyze_batch(self, docs: Sequence[Document]) -> list[Result]:
+        """Every analyser over the whole batch, so model calls batch across documents."""
+        layers = [Annotations() for _ in docs]
+        for analyzer in self.analyzers:
+            found = analyzer.analyze(docs, layers)
+            if len(found) != len(docs):
+                message = AnalyzerError.E_OUTPUT.format(
+                    name=analyzer.name, got=len(found), want=len(docs)
+                )
+                raise AnalyzerError(message)
+            for doc, annotations in zip(docs, found, strict=True):
+                annotations.check(doc.text)
+            layers = [old.merge(new) for old, new in zip(layers, found, strict=True)]
+        return [Result(doc, ann, self.versions) for doc, ann in zip(docs, layers, strict=True)]
+
+    def pipe(self, docs: Iterable[Document], batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[Result]:
+        """Analyse a stream lazily, `batch_size` documents at a time."""
+        stream = iter(docs)
+        while batch := list(islice(stream, batch_size)):
+            yield from self.analyze_batch(batch)
+
+
+def _check_requirements(analyzers: Sequence[Analyzer]) -> None:
+    produced: set[str] = set()
+    for analyzer in analyzers:
+        missing = [layer for layer in analyzer.requires if layer not in produced]
+        if missing:
+            message = AnalyzerError.E_REQUIRES.format(name=analyzer.name, missing=", ".join(missing))
+            raise AnalyzerError(message)
+        produced.update(analyzer.produces)

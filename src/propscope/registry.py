@@ -1,0 +1,95 @@
+"""The analyser protocol and registry.
+
+Built-in analysers and third-party ones arrive the same way: through the entry-point group
+`propscope.analyzers` (like datasette's plugins), so a package can add an analyser without
+touching propscope. Each analyser has a `name`, a `version` (stored with its results, so a newer
+model adds results and never overwrites an older one) and a batched `analyze`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from functools import cache
+from importlib.metadata import entry_points
+from typing import Protocol, runtime_checkable
+
+from propscope.document import Annotations, Document
+from propscope.errors import AnalyzerError
+
+ENTRY_POINT_GROUP = "propscope.analyzers"
+
+DEFAULT_ANALYZERS = ("stats", "techniques", "claims", "entities", "narratives")
+
+
+@runtime_checkable
+class Analyzer(Protocol):
+    """A pipeline component: documents in, one `Annotations` per document out, in order.
+
+    `produces` names the layers it fills (see `document.LAYERS`); `requires` the layers it reads
+    from `prior`, the annotations earlier analysers made for the same documents.
+    """
+
+    name: str
+    version: str
+    produces: tuple[str, ...]
+    requires: tuple[str, ...]
+
+    def analyze(
+        self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None
+    ) -> list[Annotations]: ...
+
+
+AnalyzerFactory = Callable[[], Analyzer]
+
+_registered: dict[str, AnalyzerFactory] = {}
+
+
+def register(name: str, factory: AnalyzerFactory) -> None:
+    """Register an analyser factory in this process (tests, notebooks, plugins without packaging)."""
+    _registered[name] = factory
+    _factories.cache_clear()
+
+
+@cache
+def _factories() -> dict[str, AnalyzerFactory]:
+    found: dict[str, AnalyzerFactory] = {}
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        found[entry.name] = _lazy(entry.name, entry.load)
+    found.update(_registered)
+    return found
+
+
+def _lazy(name: str, load: Callable[[], object]) -> AnalyzerFactory:
+    def factory() -> Analyzer:
+        try:
+            cls = load()
+        except Exception as exc:  # a broken plugin must not take the others down
+            raise AnalyzerError(AnalyzerError.E_LOAD.format(name=name, reason=exc)) from exc
+        analyzer = cls() if callable(cls) else cls
+        if not isinstance(analyzer, Analyzer):
+            reason = "it does not implement the Analyzer protocol"
+            raise AnalyzerError(AnalyzerError.E_LOAD.format(name=name, reason=reason))
+        return analyzer
+
+    return factory
+
+
+def available() -> list[str]:
+    """Names of every analyser this installation can run."""
+    return sorted(_factories())
+
+
+def default_names() -> list[str]:
+    """The default pipeline: the built-in analysers that are installed, in dependency order."""
+    names = _factories()
+    return [name for name in DEFAULT_ANALYZERS if name in names]
+
+
+@cache
+def create(name: str) -> Analyzer:
+    """The analyser called `name`, created once per process (models load once)."""
+    factories = _factories()
+    if name not in factories:
+        available_names = ", ".join(sorted(factories)) or "none"
+        raise AnalyzerError(AnalyzerError.E_UNKNOWN.format(name=name, available=available_names))
+    return factories[name]()

@@ -1,0 +1,277 @@
+"""Output formats for results: json, jsonl, semeval, csv, html and the Rich terminal view.
+
+Article text is untrusted: the HTML format escapes every character of it, and the terminal view
+passes it to Rich as plain `Text`, never as markup.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from propscope.document import Result, TechniqueSpan
+
+FORMATS = ("text", "json", "jsonl", "semeval", "html")
+EXPORT_FORMATS = ("jsonl", "semeval", "csv")
+
+# Okabe-Ito and Tol's muted palettes: distinguishable with the common colour-vision deficiencies.
+_FALLBACK_COLOURS = (
+    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
+    "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#AA4499",
+)
+
+
+@dataclass(frozen=True)
+class TechniqueInfo:
+    """What the legend shows for a technique."""
+
+    name: str
+    label: str
+    colour: str
+    definition: str = ""
+
+
+def technique_info(name: str) -> TechniqueInfo:
+    """Label, colour and definition from the technique table, with a stable fallback."""
+    try:
+        from propscope.techniques import describe
+    except ImportError:  # the table ships with the technique model
+        describe = None
+    if describe is not None:
+        found = describe(name)
+        if found is not None:
+            return TechniqueInfo(name, found.label, found.colour, found.definition)
+    colour = _FALLBACK_COLOURS[sum(map(ord, name)) % len(_FALLBACK_COLOURS)]
+    return TechniqueInfo(name, name.replace("_", " "), colour)
+
+
+def to_json(result: Result, indent: int | None = 2) -> str:
+    return json.dumps(result.to_json(), ensure_ascii=False, indent=indent)
+
+
+def to_jsonl(results: Iterable[Result]) -> str:
+    return "".join(to_json(r, indent=None) + "\n" for r in results)
+
+
+def to_semeval(results: Iterable[Result]) -> str:
+    """SemEval-2020 Task 11 TC submission lines: id, technique, start, end (end exclusive)."""
+    lines = []
+    for result in results:
+        for span in result.techniques:
+            lines.append(f"{result.document.id}\t{span.technique}\t{span.start}\t{span.end}\n")
+    return "".join(lines)
+
+
+CSV_COLUMNS = (
+    "id", "title", "author", "outlet", "url", "published", "language",
+    "words", "techniques", "top_technique", "claims", "actors", "narratives",
+)
+
+
+def to_csv(results: Iterable[Result]) -> str:
+    """One row per document: metadata and counts, for spreadsheets."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for result in results:
+        doc = result.document
+        top = Counter(s.technique for s in result.techniques).most_common(1)
+        writer.writerow([
+            doc.id, doc.title, doc.author, doc.outlet, doc.url, doc.published, doc.language,
+            result.stats.get("words", ""), len(result.techniques), top[0][0] if top else "",
+            len(result.claims), "; ".join(e.actor for e in result.entities),
+            "; ".join(n.title for n in result.narratives),
+        ])
+    return buffer.getvalue()
+
+
+def segments(text: str, spans: Sequence[TechniqueSpan]) -> list[tuple[int, int, list[TechniqueSpan]]]:
+    """Cut the text at every span boundary, so overlapping spans are shown, not dropped."""
+    cuts = sorted({0, len(text), *(s.start for s in spans), *(s.end for s in spans)})
+    pieces = []
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        active = [s for s in spans if s.start <= start and end <= s.end]
+        pieces.append((start, end, active))
+    return pieces
+
+
+# ---------------------------------------------------------------- terminal
+
+
+def highlighted_text(result: Result) -> Text:
+    """The article with technique spans in their colours; overlaps take the innermost span."""
+    text = Text(result.document.text)
+    for span in sorted(result.techniques, key=lambda s: s.start - s.end):
+        info = technique_info(span.technique)
+        text.stylize(f"black on {info.colour}", span.start, span.end)
+    return text
+
+
+def _header(result: Result) -> Text:
+    doc = result.document
+    header = Text()
+    header.append(doc.title or "(untitled)", style="bold")
+    for label, value in (
+        ("author", doc.author), ("outlet", doc.outlet), ("published", doc.published),
+        ("language", doc.language), ("url", doc.url), ("id", doc.id),
+    ):
+        if value:
+            header.append(f"\n{label}: ", style="dim")
+            header.append(str(value))
+    return header
+
+
+def _legend(result: Result) -> Table:
+    table = Table(title="Techniques", show_edge=False)
+    table.add_column("technique")
+    table.add_column("spans", justify="right")
+    table.add_column("example span")
+    counts = Counter(s.technique for s in result.techniques)
+    for name, count in counts.most_common():
+        info = technique_info(name)
+        example = max((s for s in result.techniques if s.technique == name), key=lambda s: s.score)
+        table.add_row(Text(info.label, style=f"black on {info.colour}"), str(count), Text(example.text[:60]))
+    return table
+
+
+def _claims_table(result: Result) -> Table:
+    table = Table(title="Check-worthy claims", show_edge=False)
+    for column in ("score", "speaker", "verb", "claim"):
+        table.add_column(column)
+    for claim in result.claims:
+        speaker = claim.speaker.text if claim.speaker else ""
+        table.add_row(f"{claim.score:.2f}", Text(speaker), Text(claim.verb or ""), Text(claim.text[:120]))
+    return table
+
+
+def _actors_table(result: Result) -> Table:
+    table = Table(title="Actors", show_edge=False)
+    for column in ("actor", "type", "mentions", "role", "blamed", "authority"):
+        table.add_column(column)
+    for entity in result.entities:
+        table.add_row(
+            Text(entity.actor), entity.label, str(len(entity.mentions)), entity.role,
+            str(entity.roles.get("blamed", 0)), str(entity.roles.get("authority", 0)),
+        )
+    return table
+
+
+def _narratives_table(result: Result) -> Table:
+    table = Table(title="Narratives", show_edge=False)
+    for column in ("score", "narrative", "evidence"):
+        table.add_column(column)
+    for narrative in result.narratives:
+        evidence = narrative.evidence[0].text[:100] if narrative.evidence else ""
+        table.add_row(f"{narrative.score:.2f}", Text(narrative.title), Text(evidence))
+    return table
+
+
+def _stats_line(result: Result) -> Text:
+    stats = result.stats
+    parts = [f"{key.replace('_', ' ')}: {stats[key]}" for key in (
+        "words", "sentences", "flesch_kincaid_grade", "misspelling_rate"
+    ) if stats.get(key) is not None]
+    if stats.get("misspellings"):
+        parts.append("misspelt: " + ", ".join(stats["misspellings"]))
+    return Text(" · ".join(parts), style="dim")
+
+
+def terminal_view(result: Result) -> RenderableType:
+    """Everything about one result, for `propscope analyze --format text` and `show`."""
+    parts: list[RenderableType] = [Panel(_header(result)), highlighted_text(result)]
+    if result.techniques:
+        parts.append(_legend(result))
+    for rows, table in (
+        (result.claims, _claims_table), (result.entities, _actors_table),
+        (result.narratives, _narratives_table),
+    ):
+        if rows:
+            parts.append(table(result))
+    if result.stats:
+        parts.append(_stats_line(result))
+    return Group(*parts)
+
+
+def print_text(results: Iterable[Result], console: Console) -> None:
+    for result in results:
+        console.print(terminal_view(result))
+        console.print()
+
+
+# ---------------------------------------------------------------- html
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · propscope</title>
+<style>
+body{{font-family:Georgia,serif;max-width:46rem;margin:2rem auto;padding:0 1rem;line-height:1.6}}
+.article{{white-space:pre-wrap}} mark{{border-bottom:3px solid;padding:0 1px}}
+mark[data-n="2"]{{border-bottom-style:double}} mark[data-n="3"]{{border-bottom-style:dotted}}
+.legend span{{display:inline-block;margin:.2rem;padding:0 .4rem}}
+table{{border-collapse:collapse}} td,th{{border-bottom:1px solid #ccc;padding:.2rem .5rem;text-align:left}}
+</style></head><body>
+<h1>{title}</h1><p>{meta}</p>
+<div class="legend">{legend}</div>
+<div class="article">{article}</div>
+{tables}
+</body></html>
+"""
+
+
+def _mark(piece: str, active: list[TechniqueSpan]) -> str:
+    if not active:
+        return html.escape(piece)
+    infos = [technique_info(s.technique) for s in active]
+    label = "; ".join(f"{i.label} ({s.score:.2f})" for i, s in zip(infos, active, strict=True))
+    colour = infos[-1].colour
+    return (
+        f'<mark style="background:{colour}40;border-color:{colour}" data-n="{len(active)}" '
+        f'title="{html.escape(label)}">{html.escape(piece)}</mark>'
+    )
+
+
+def _html_table(title: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
+        for row in rows
+    )
+    return f"<h2>{html.escape(title)}</h2><table><tr>{head}</tr>{body}</table>"
+
+
+def to_html(result: Result) -> str:
+    """A self-contained, script-free page: every piece of article text is escaped."""
+    doc = result.document
+    text = doc.text
+    article = "".join(_mark(text[a:b], active) for a, b, active in segments(text, result.techniques))
+    counts = Counter(s.technique for s in result.techniques)
+    legend = "".join(
+        f'<span style="background:{technique_info(n).colour}40">'
+        f"{html.escape(technique_info(n).label)}: {c}</span>"
+        for n, c in counts.most_common()
+    )
+    meta = " · ".join(html.escape(str(v)) for v in (doc.author, doc.outlet, doc.published, doc.language) if v)
+    tables = [
+        _html_table("Claims", ("score", "speaker", "claim"), (
+            (f"{c.score:.2f}", c.speaker.text if c.speaker else "", c.text) for c in result.claims)),
+        _html_table("Actors", ("actor", "mentions", "role"), (
+            (e.actor, len(e.mentions), e.role) for e in result.entities)),
+        _html_table("Narratives", ("score", "narrative"), (
+            (f"{n.score:.2f}", n.title) for n in result.narratives)),
+    ]
+    return _PAGE.format(
+        title=html.escape(doc.title or "(untitled)"), meta=meta, legend=legend,
+        article=article, tables="\n".join(tables),
+    )

@@ -1,0 +1,128 @@
+"""The store's tables, declared once for SQLite and PostgreSQL alike.
+
+Migrations under `migrations/versions/` must create exactly these tables; a test compares this
+metadata with a freshly migrated database (Alembic autogenerate) so the two cannot drift.
+
+Portability choices, so both backends return the same rows:
+- timestamps are naive `DateTime` columns that always hold UTC (SQLite has no time zones, and a
+  timezone-aware column would round-trip differently on the two backends);
+- `documents.published` keeps the original ISO 8601 string as given, `published_at` its UTC
+  reading for range queries and sorting (NULL when the string is not a parseable date);
+- payloads are plain `JSON` (json on PostgreSQL, text on SQLite).
+
+Later issues add tables (reuse index, API tokens) by new migrations, not by editing 0001.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# Explicit constraint names, so migrations can alter them by name on both backends.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID_LENGTH = 64  # document ids are 20 hex chars today; room for longer user-given ids
+NAME_LENGTH = 128
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class DocumentRow(Base):
+    """One article, keyed by `Document.id`. Its text is never rewritten: spans point into it."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    outlet: Mapped[str | None] = mapped_column(String(255), index=True)
+    url: Mapped[str | None] = mapped_column(Text)
+    published: Mapped[str | None] = mapped_column(String(64))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    language: Mapped[str | None] = mapped_column(String(16))
+    source: Mapped[str | None] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class AnalysisRow(Base):
+    """What one analyser version found in one document: the layers it produced, as JSON."""
+
+    __tablename__ = "analyses"
+    __table_args__ = (UniqueConstraint("document_id", "analyzer", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("documents.id", ondelete="CASCADE")
+    )
+    analyzer: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    version: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class TechniqueSpanRow(Base):
+    """Technique spans copied out of `analyses.payload`, so corpus queries can filter and facet."""
+
+    __tablename__ = "technique_spans"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["document_id", "analyzer", "version"],
+            ["analyses.document_id", "analyses.analyzer", "analyses.version"],
+            ondelete="CASCADE",
+        ),
+        Index(None, "document_id", "analyzer", "version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    analyzer: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    version: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    technique: Mapped[str] = mapped_column(String(NAME_LENGTH), index=True)
+    score: Mapped[float] = mapped_column(Float)
+
+
+class ErrorRow(Base):
+    """A per-document failure, kept so a batch can report (and retry) what it could not do."""
+
+    __tablename__ = "errors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    job: Mapped[str | None] = mapped_column(String(NAME_LENGTH), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+documents = Base.metadata.tables["documents"]
+analyses = Base.metadata.tables["analyses"]
+technique_spans = Base.metadata.tables["technique_spans"]
+errors = Base.metadata.tables["errors"]

