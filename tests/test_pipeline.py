@@ -104,10 +104,10 @@ def test_count_syllables(word: str, syllables: int) -> None:
 
 def test_stats_flags_misspellings_not_names_or_british_spelling() -> None:
     stats = text_stats("Tokayev organised the continious recieving of aid. It was a colour revolution.")
-    assert stats["words"] == 13
+    assert stats["words"] == 12
     assert stats["sentences"] == 2
     assert set(stats["misspellings"]) == {"continious", "recieving"}
-    assert stats["misspelling_rate"] == pytest.approx(2 / 13, abs=1e-3)
+    assert stats["misspelling_rate"] == pytest.approx(2 / 12, abs=1e-3)
 
 
 @pytest.mark.parametrize("text", ["", "   ", "12 34"])

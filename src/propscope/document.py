@@ -203,12 +203,15 @@ class Entity:
     roles: Mapping[str, int] = field(default_factory=dict)
     role: str = "neutral"
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "roles", {r: int(self.roles.get(r, 0)) for r in ROLES})
+
     def to_json(self) -> JSON:
         return {
             "actor": self.actor,
             "label": self.label,
             "mentions": [m.to_json() for m in self.mentions],
-            "roles": {r: int(self.roles.get(r, 0)) for r in ROLES},
+            "roles": dict(self.roles),
             "role": self.role,
         }
 

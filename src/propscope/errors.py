@@ -126,13 +126,19 @@ class StoreError(PropscopeError):
         "or encoding); its spans would point into the wrong text. Analyse the stored text "
         "(`propscope show {id}`) or delete the document first."
     )
-    E_DATE = "E305 {value!r} is not an ISO 8601 date or time (e.g. 2022-01-05 or 2022-01-05T10:00Z)."
+    E_DATE = (
+        "E305 {value!r} is not an ISO 8601 date or time (e.g. 2022-01-05 or 2022-01-05T10:00Z)."
+    )
     E_WRITE = (
         "E306 cannot write to the store at {url} ({reason}); nothing from this batch was saved."
     )
     E_NO_ANALYZER = (
         "E307 result for document {id} has annotations but no analyser names in "
         "Result.analyzers, so they cannot be stored by analyser version."
+    )
+    E_JSON = (
+        "E309 document {id}: {what} cannot be stored as JSON ({reason}). Analysers must return "
+        "JSON-compatible stats and documents JSON-compatible meta."
     )
     E_NEWER = (
         "E308 the store at {url} has schema revision {revision!r}, which this propscope does "
@@ -144,3 +150,33 @@ class UsageError(PropscopeError):
     """Bad command-line use: exit code 2."""
 
     code = "E400"
+
+
+class WebError(PropscopeError):
+    """A refused or failed web/API request; `status` is the HTTP status it is answered with."""
+
+    code = "E600"
+    E_INVALID = "E600 invalid request: {reason}."
+    E_AUTH_REQUIRED = (
+        "E601 this server needs an API token: send 'Authorization: Bearer TOKEN' "
+        "(create one with `propscope tokens create --role reader`)."
+    )
+    E_BAD_TOKEN = "E602 the API token is unknown or revoked. Create a new one with `propscope tokens create`."
+    E_ROLE = "E603 this needs the {need} role; your token has {have}. Ask an admin for an {need} token."
+    E_CSRF = "E604 the form's CSRF token is missing or stale. Reload the page and submit again."
+    E_NOT_FOUND = "E605 nothing at {path}. See /api/docs for the API."
+    E_TOO_LARGE = "E606 the request body is over the {limit:,}-byte limit. Send a shorter article."
+    E_TIMEOUT = "E607 the analysis took longer than {seconds:g} s and was abandoned. Try a shorter text."
+    E_BUSY = "E608 the server is busy analysing other articles. Retry in a few seconds."
+    E_NO_JOB = "E609 no job with id {id!r} (jobs are kept in memory until the server restarts)."
+    E_ONE_SOURCE = "E610 give exactly one of 'text', 'html' or 'url' (got {got})."
+    E_FORMAT = "E611 unknown export format {fmt!r}: use jsonl, semeval or csv."
+    E_MEDIA = "E612 send the body as application/json."
+    E_HOST = "E613 host {host!r} is not allowed; open the workbench at http://127.0.0.1:PORT/."
+    E_BATCH = "E614 a batch holds 1 to {limit} articles (got {got})."
+    E_METHOD = "E615 method {method} is not allowed on {path}."
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = message.split(" ", 1)[0]

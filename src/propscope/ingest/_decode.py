@@ -1,4 +1,4 @@
-"""Bytes to text: byte-order marks, then UTF-8, then charset-normalizer; binary and empty refused."""
+"""Bytes to text: BOM, then UTF-8, then charset-normalizer; binary and empty input refused."""
 
 from __future__ import annotations
 
@@ -86,10 +86,7 @@ def decode_bytes(
         raise fail(IngestError.E_EMPTY, source)
     if reason := binary_reason(data):
         raise fail(IngestError.E_BINARY, source, reason=reason)
-    if encoding:
-        text = _strict(data, encoding, source)
-    else:
-        text = _detect(data, source, hint)
+    text = _strict(data, encoding, source) if encoding else _detect(data, source, hint)
     if not text.strip():
         raise fail(IngestError.E_EMPTY, source)
     return text.removeprefix("\ufeff")

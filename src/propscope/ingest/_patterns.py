@@ -19,13 +19,13 @@ TITLE_BAD_ENDINGS = (".", ",", ";", ":")
 # Bylines and source lines are looked for this many non-empty lines from either end.
 META_SCAN_LINES = 4
 
-BYLINE = re.compile(r"^(?:By|BY|Written by|Author|Authors?:)\s*:?\s+(?P<value>.{2,80})$")
+BYLINE = re.compile(r"^(?:(?:By|BY|Written by)\s+|Authors?\s*:\s*)(?P<value>\S.{1,79})$")
 SOURCE_LINE = re.compile(
-    r"^(?:Source|SOURCE|Originally published (?:by|in|on|at)|First published (?:by|in|on|at)"
-    r"|Published by)\s*:?\s+(?P<value>.{2,120})$"
+    r"^(?:(?:Source|SOURCE)\s*:\s*|(?:Originally|First) published (?:by|in|on|at)\s*:?\s+"
+    r"|Published by\s*:?\s+)(?P<value>\S.{1,119})$"
 )
 NAME_PARTICLES = frozenset(
-    {"and", "de", "del", "der", "den", "di", "da", "du", "van", "von", "la", "le", "al", "bin", "ibn"}
+    {"and", "de", "del", "der", "den", "di", "da", "du", "van", "von", "la", "le", "al", "bin"}
 )
 NAME_MAX_WORDS = 8
 URL_LIKE = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
@@ -73,10 +73,12 @@ def is_boilerplate_line(line: str) -> bool:
 
 
 def looks_like_name(value: str) -> bool:
-    """A person's name (or several joined by "and"): capitalised words, no sentence."""
+    """A person's name (or several joined by "and"): a few capitalised words, not a sentence."""
     words = value.replace(",", " ").split()
-    if not words or len(words) > NAME_MAX_WORDS or value.endswith((".", "!", "?")):
-        return bool(words) and value.endswith(".") and len(words[-1]) <= 2 and _capitalised(words)
+    if not words or len(words) > NAME_MAX_WORDS or value.endswith(("!", "?", ":")):
+        return False
+    if value.endswith(".") and len(words[-1]) > 2:  # "John Q." is a name, "… said." is not
+        return False
     return _capitalised(words)
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -126,3 +127,29 @@ documents = Base.metadata.tables["documents"]
 analyses = Base.metadata.tables["analyses"]
 technique_spans = Base.metadata.tables["technique_spans"]
 errors = Base.metadata.tables["errors"]
+
+
+class ReuseSignatureRow(Base):
+    """A MinHash of one passage (`part` >= 0) or a whole document (-1), for `propscope corpus`.
+
+    Kept so adding documents to an indexed corpus hashes only the new ones; `scheme` names the
+    shingling and hashing, so a change of either re-hashes instead of mixing incomparable rows.
+    Created by migration 0004; used by `propscope.corpus.index`.
+    """
+
+    __tablename__ = "reuse_signatures"
+    __table_args__ = (UniqueConstraint("document_id", "scheme", "part"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("documents.id", ondelete="CASCADE")
+    )
+    scheme: Mapped[str] = mapped_column(String(NAME_LENGTH))
+    part: Mapped[int] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    words: Mapped[int] = mapped_column(Integer)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+reuse_signatures = Base.metadata.tables["reuse_signatures"]

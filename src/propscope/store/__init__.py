@@ -1,0 +1,9 @@
+"""The store: documents and analyses in SQLite (embedded default) or PostgreSQL.
+
+`Store.open(url)` connects and applies the Alembic migrations shipped in `migrations/`; see
+`store.py` for the upsert, versioning and transaction guarantees.
+"""
+
+from propscope.store.store import DocumentSummary, FailureLike, Store, StoredFailure
+
+__all__ = ["DocumentSummary", "FailureLike", "Store", "StoredFailure"]

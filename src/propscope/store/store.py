@@ -1,0 +1,464 @@
+"""The `Store`: documents and their analyses in SQLite (default) or PostgreSQL.
+
+Guarantees the rest of propscope builds on:
+- documents are upserted by id: saving the same document twice changes nothing, and a later save
+  fills in metadata that was missing (the text itself is never rewritten: spans point into it);
+- analyses are kept per analyser name *and* version: a newer version adds a row, re-running the
+  same version replaces only its own row, and `get` shows the most recently saved version of
+  each analyser;
+- every `save` is one transaction: a failure mid-batch leaves nothing of that batch behind.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import islice
+from types import TracebackType
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from propscope.config import default_db_url
+from propscope.document import Document, Result
+from propscope.errors import StoreError
+from propscope.store import _engine, _rows
+from propscope.store.schema import analyses, documents, errors, technique_spans
+
+CHUNK = 500  # ids per IN (...) clause: well under SQLite's bound-parameter limit
+EXPORT_PAGE = 200  # documents per query while exporting, to keep memory flat
+
+Moment = datetime | date | str
+
+
+class FailureLike(Protocol):
+    """Anything that says which input failed and why (e.g. `propscope.api.Failure`)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def code(self) -> str: ...
+    @property
+    def message(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFailure:
+    """A failure as recorded in the store, with the job that hit it."""
+
+    source: str
+    code: str
+    message: str
+    job: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSummary:
+    """One line of `propscope list`: a document's metadata without its text."""
+
+    id: str
+    title: str | None
+    author: str | None
+    outlet: str | None
+    url: str | None
+    published: str | None
+    language: str | None
+    source: str | None
+    chars: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+class Store:
+    """Documents and analyses in a SQL database. Open with `Store.open(url)`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._writer = _engine.writer(engine)
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Store:
+        """Connect and migrate to the current schema.
+
+        Args:
+            url: `sqlite:///PATH` or `postgresql+psycopg://USER:PASSWORD@HOST/DB`; None means
+                `$PROPSCOPE_DB` or a SQLite file in the user data dir.
+
+        Returns:
+            An open store. Raises StoreError (E300, E303, E308) when it cannot be used.
+        """
+        engine = _engine.connect(url or default_db_url())
+        try:
+            _engine.upgrade(engine)
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(engine)
+
+    @property
+    def url(self) -> str:
+        """The database URL without its password."""
+        return _engine.redact(str(self.engine.url))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def save(
+        self, results: Sequence[Result], produced: Mapping[str, Sequence[str]] | None = None
+    ) -> int:
+        """Store documents and their analyses, all or nothing.
+
+        Args:
+            results: pipeline results; `Result.analyzers` maps each analyser to its version.
+            produced: analyser name -> the layers it produces (`Pipeline` analysers' `produces`),
+                used to file each layer under the analyser that made it. Without it an analyser
+                owns the layer named like it ("techniques" -> techniques), and layers nobody
+                claims go to the last analyser.
+
+        Returns:
+            The number of results saved. Raises StoreError E304/E306/E307; then nothing is saved.
+        """
+        batch = _dedupe(results)
+        now = _rows.utcnow()
+        payloads = [
+            (r.document.id, r.analyzers, _rows.analysis_payloads(r, produced)) for r in batch
+        ]
+        with self._write() as conn:
+            self._check_texts(conn, [r.document for r in batch])
+            _upsert_documents(conn, [r.document for r in batch], now)
+            for doc_id, versions, by_analyzer in payloads:
+                _upsert_analyses(conn, doc_id, versions, by_analyzer, now)
+        return len(results)
+
+    def save_documents(self, docs: Sequence[Document]) -> int:
+        """Store documents without analyses (plain ingest); same upsert rules as `save`."""
+        batch = list({doc.id: doc for doc in docs}.values())
+        with self._write() as conn:
+            _upsert_documents(conn, batch, _rows.utcnow())
+        return len(docs)
+
+    def record_errors(self, failures: Iterable[FailureLike], job: str | None = None) -> int:
+        """Keep per-document failures, so a batch can report them and a later run retry them."""
+        now = _rows.utcnow()
+        rows = [
+            {"source": f.source, "code": f.code, "message": f.message, "job": job}
+            | {"created_at": now}
+            for f in failures
+        ]
+        if rows:
+            with self._write() as conn:
+                conn.execute(errors.insert(), rows)
+        return len(rows)
+
+    def _write(self) -> _Transaction:
+        return _Transaction(self._writer, self.url)
+
+    def _check_texts(self, conn: Connection, docs: Sequence[Document]) -> None:
+        # Same id (normalised text) but other raw text: stored spans would point elsewhere.
+        texts = select(documents.c.id, documents.c.text)
+        stored = dict(_in_chunks(conn, texts, documents.c.id, [d.id for d in docs]))
+        for doc in docs:
+            if doc.id in stored and stored[doc.id] != doc.text:
+                raise StoreError(StoreError.E_TEXT_CHANGED.format(id=doc.id))
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def resolve(self, id_or_prefix: str) -> str:
+        """The full id of the one document whose id is or starts with `id_or_prefix` (E301/E302)."""
+        key = id_or_prefix.strip()
+        query = select(documents.c.id).where(documents.c.id.startswith(key, autoescape=True))
+        with self.engine.connect() as conn:
+            if key and conn.execute(select(documents.c.id).where(documents.c.id == key)).first():
+                return key
+            found = conn.execute(query.limit(2)).scalars().all() if key else []
+            if len(found) > 1:
+                total = select(func.count()).select_from(query.subquery())
+                count = conn.execute(total).scalar_one()
+                raise StoreError(StoreError.E_AMBIGUOUS.format(id=key, count=count))
+        if not found:
+            raise StoreError(StoreError.E_NOT_FOUND.format(id=key))
+        return str(found[0])
+
+    def get(self, id_or_prefix: str) -> Result:
+        """A stored document with the latest saved version of each analyser's layers merged."""
+        doc_id = self.resolve(id_or_prefix)
+        with self.engine.connect() as conn:
+            return _results(conn, [doc_id])[0]
+
+    def list(
+        self,
+        limit: int = 50,
+        offset: int = 0,
+        outlet: str | None = None,
+        since: Moment | None = None,
+        until: Moment | None = None,
+        query: str | None = None,
+        technique: str | None = None,
+    ) -> builtins.list[DocumentSummary]:
+        """Documents newest first (by publication, then by when they were stored).
+
+        Args:
+            limit, offset: the page.
+            outlet: exact outlet name.
+            since, until: publication time bounds (inclusive), ISO 8601 strings or datetimes;
+                documents without a parseable date are left out when either is given.
+            query: case-insensitive substring of the title or text (ASCII case folding on SQLite).
+            technique: only documents where some analyser version found this technique.
+        """
+        conditions = _filters(outlet, since, until, query, technique)
+        statement = (
+            select(*_SUMMARY_COLUMNS)
+            .where(*conditions)
+            .order_by(
+                documents.c.published_at.desc().nulls_last(),
+                documents.c.created_at.desc(),
+                documents.c.id,
+            )
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.engine.connect() as conn:
+            return [DocumentSummary(**row._mapping) for row in conn.execute(statement)]
+
+    def count(
+        self,
+        outlet: str | None = None,
+        since: Moment | None = None,
+        until: Moment | None = None,
+        query: str | None = None,
+        technique: str | None = None,
+    ) -> int:
+        """How many documents `list` would page through with the same filters."""
+        conditions = _filters(outlet, since, until, query, technique)
+        statement = select(func.count()).select_from(documents).where(*conditions)
+        with self.engine.connect() as conn:
+            return int(conn.execute(statement).scalar_one())
+
+    def analysed_ids(self, analyzer: str, version: str, ids: Iterable[str]) -> set[str]:
+        """Which of `ids` already have results from this analyser version (to resume a batch)."""
+        statement = select(analyses.c.document_id).where(
+            analyses.c.analyzer == analyzer, analyses.c.version == version
+        )
+        with self.engine.connect() as conn:
+            found = _in_chunks(conn, statement, analyses.c.document_id, builtins.list(ids))
+            return {row[0] for row in found}
+
+    def errors(self, job: str | None = None) -> builtins.list[StoredFailure]:
+        """Recorded failures, oldest first; only those of `job` when given."""
+        statement = select(errors).order_by(errors.c.id)
+        if job is not None:
+            statement = statement.where(errors.c.job == job)
+        with self.engine.connect() as conn:
+            return [
+                StoredFailure(r.source, r.code, r.message, r.job, r.created_at)
+                for r in conn.execute(statement)
+            ]
+
+    def iter_results(self) -> Iterator[Result]:
+        """Every document with its merged analyses, by id, a page at a time (for export)."""
+        after = ""
+        while True:
+            page = select(documents.c.id).where(documents.c.id > after).order_by(documents.c.id)
+            with self.engine.connect() as conn:
+                ids = conn.execute(page.limit(EXPORT_PAGE)).scalars().all()
+                results = _results(conn, ids) if ids else []
+            yield from results
+            if len(ids) < EXPORT_PAGE:
+                return
+            after = ids[-1]
+
+
+class _Transaction:
+    """One write transaction; driver errors become StoreError E306 (after the rollback)."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self._engine = engine
+        self._url = url
+        self._connection: Connection | None = None
+
+    def __enter__(self) -> Connection:
+        self._context = self._engine.begin()
+        try:
+            return self._context.__enter__()
+        except SQLAlchemyError as exc:
+            raise _write_error(self._url, exc) from exc
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            self._context.__exit__(kind, exc, tb)
+        except SQLAlchemyError as error:  # the COMMIT itself failed
+            raise _write_error(self._url, error) from error
+        if isinstance(exc, SQLAlchemyError):
+            raise _write_error(self._url, exc) from exc
+
+
+def _write_error(url: str, exc: SQLAlchemyError) -> StoreError:
+    return StoreError(StoreError.E_WRITE.format(url=url, reason=_engine.reason(exc)))
+
+
+_SUMMARY_COLUMNS = (
+    documents.c.id,
+    documents.c.title,
+    documents.c.author,
+    documents.c.outlet,
+    documents.c.url,
+    documents.c.published,
+    documents.c.language,
+    documents.c.source,
+    func.length(documents.c.text).label("chars"),
+)
+
+
+# A later save fills in metadata an earlier one lacked, but never blanks it out.
+_KEEP_IF_MISSING = (
+    "title",
+    "author",
+    "outlet",
+    "url",
+    "published",
+    "published_at",
+    "language",
+    "source",
+)
+
+
+def _dedupe(results: Sequence[Result]) -> builtins.list[Result]:
+    """The last result per document id: one statement must not upsert the same row twice."""
+    return list({r.document.id: r for r in results}.values())
+
+
+def _filters(
+    outlet: str | None,
+    since: Moment | None,
+    until: Moment | None,
+    query: str | None,
+    technique: str | None,
+) -> builtins.list[ColumnElement[bool]]:
+    conditions: builtins.list[ColumnElement[bool]] = []
+    if outlet is not None:
+        conditions.append(documents.c.outlet == outlet)
+    if since is not None:
+        conditions.append(documents.c.published_at >= _rows.query_moment(since))
+    if until is not None:
+        conditions.append(documents.c.published_at <= _rows.query_moment(until))
+    if query:
+        conditions.append(
+            or_(
+                documents.c.title.icontains(query, autoescape=True),
+                documents.c.text.icontains(query, autoescape=True),
+            )
+        )
+    if technique is not None:
+        spans = technique_spans.c
+        found = exists().where(spans.document_id == documents.c.id, spans.technique == technique)
+        conditions.append(found)
+    return conditions
+
+
+def _in_chunks(
+    conn: Connection, statement: Select[Any], column: Any, values: Sequence[str]
+) -> Iterator[Any]:
+    stream = iter(values)
+    while chunk := builtins.list(islice(stream, CHUNK)):
+        yield from conn.execute(statement.where(column.in_(chunk)))
+
+
+def _insert(conn: Connection, table: Any) -> Any:
+    """The dialect's INSERT, which has `on_conflict_do_update` on SQLite and PostgreSQL alike."""
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def _upsert_documents(conn: Connection, docs: Sequence[Document], now: datetime) -> None:
+    if not docs:
+        return
+    statement = _insert(conn, documents)
+    new = statement.excluded
+    changes = {name: func.coalesce(new[name], documents.c[name]) for name in _KEEP_IF_MISSING}
+    changes["updated_at"] = new.updated_at
+    conn.execute(
+        statement.on_conflict_do_update(index_elements=[documents.c.id], set_=changes),
+        [_rows.document_row(doc, now) for doc in docs],
+    )
+
+
+def _upsert_analyses(
+    conn: Connection,
+    doc_id: str,
+    versions: Mapping[str, str],
+    payloads: Mapping[str, dict[str, Any]],
+    now: datetime,
+) -> None:
+    if not payloads:
+        return
+    rows = [
+        {"document_id": doc_id, "analyzer": name, "version": versions[name]}
+        | {"payload": payload, "created_at": now}
+        for name, payload in payloads.items()
+    ]
+    statement = _insert(conn, analyses)
+    keys = [analyses.c.document_id, analyses.c.analyzer, analyses.c.version]
+    set_ = {"payload": statement.excluded.payload, "created_at": statement.excluded.created_at}
+    conn.execute(statement.on_conflict_do_update(index_elements=keys, set_=set_), rows)
+    _replace_spans(conn, rows)
+
+
+def _replace_spans(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    spans = technique_spans.c
+    conn.execute(
+        delete(technique_spans).where(
+            and_(
+                spans.document_id == bindparam("d"),
+                spans.analyzer == bindparam("a"),
+                spans.version == bindparam("v"),
+            )
+        ),
+        [{"d": r["document_id"], "a": r["analyzer"], "v": r["version"]} for r in rows],
+    )
+    new = [
+        span
+        for r in rows
+        for span in _rows.span_rows(r["document_id"], r["analyzer"], r["version"], r["payload"])
+    ]
+    if new:
+        conn.execute(technique_spans.insert(), new)
+
+
+def _results(conn: Connection, ids: Sequence[str]) -> builtins.list[Result]:
+    stored = _in_chunks(conn, select(documents), documents.c.id, ids)
+    docs = {row.id: _rows.document_from_row(row) for row in stored}
+    newest_first = select(analyses).order_by(analyses.c.created_at.desc(), analyses.c.id.desc())
+    by_doc: dict[str, builtins.list[Any]] = {doc_id: [] for doc_id in ids}
+    for row in _in_chunks(conn, newest_first, analyses.c.document_id, ids):
+        by_doc[row.document_id].append(row)
+    merged = {doc_id: _rows.merge_analyses(rows) for doc_id, rows in by_doc.items()}
+    return [Result(docs[i], *merged[i]) for i in ids if i in docs]

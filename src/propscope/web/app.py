@@ -1,0 +1,162 @@
+"""The FastAPI application: `create_app(db_url, require_tokens=...)` wires store, routes, guards.
+
+One handler serves each page and its `.json` twin (datasette's habit); `/api/*` is the REST API
+for newsroom tools, documented by the OpenAPI schema at /api/openapi.json.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import propscope
+from propscope.errors import FetchError, IngestError, PropscopeError, StoreError, WebError
+from propscope.store import Store
+from propscope.web.jobs import JobRunner
+from propscope.web.security import Guard, error_body
+from propscope.web.service import Settings, Workbench
+from propscope.web.tokens import TokenChecker
+
+HERE = Path(__file__).parent
+log = logging.getLogger("propscope.web")
+
+STORE_STATUS = {"E301": 404, "E302": 409, "E305": 422}
+
+
+def create_app(
+    db_url: str | None = None,
+    *,
+    require_tokens: bool,
+    analyzers: Sequence[str] | None = None,
+    settings: Settings | None = None,
+    store: Store | None = None,
+) -> FastAPI:
+    """Build the workbench app.
+
+    Args:
+        db_url: the store URL (None: $PROPSCOPE_DB or the user's SQLite file).
+        require_tokens: True when bound to a non-loopback address: every request needs a token.
+        analyzers: analyser names for /api/analyze (None: the default pipeline).
+        settings: limits and hosts; overrides the three arguments above when given.
+        store: an already-open store (tests).
+
+    Returns:
+        The ASGI app (FastAPI), wrapped in the host / body-size / security-header guard.
+    """
+    settings = settings or Settings(
+        db_url=db_url, require_tokens=require_tokens, analyzers=analyzers,
+        allowed_hosts=None if require_tokens else Settings.allowed_hosts,
+    )
+    bench = Workbench(settings, store)
+    app = FastAPI(
+        title="propscope", version=propscope.__version__, lifespan=_lifespan,
+        description="Propaganda techniques, claims, actors and narratives in news articles.",
+        openapi_url="/api/openapi.json", docs_url=None, redoc_url=None,
+    )
+    app.state.bench = bench
+    app.state.jobs = JobRunner(bench)
+    app.state.tokens = TokenChecker(bench.store.engine)
+    app.state.templates = _templates()
+    _routes(app)
+    _handlers(app)
+    app.add_middleware(Guard, allowed_hosts=settings.allowed_hosts, max_body=settings.max_body_bytes)
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.jobs.shutdown()
+
+
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.autoescape = True  # article text and titles are untrusted, in every template
+    return templates
+
+
+def _routes(app: FastAPI) -> None:
+    from propscope.web import pages, routes_api
+
+    app.include_router(routes_api.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith("/api/") or path.endswith(".json") or request.method != "GET" and (
+        "application/json" in request.headers.get("content-type", ""))
+
+
+def error_response(request: Request, error: WebError) -> Response:
+    """JSON for the API and .json twins; an HTML page (or the login form) for browsers."""
+    if _wants_json(request):
+        return Response(error_body(error), status_code=error.status, media_type="application/json")
+    if error.status == 401:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    templates: Jinja2Templates = request.app.state.templates
+    context = {"error": {"code": error.code, "message": str(error), "status": error.status}}
+    return templates.TemplateResponse(request, "error.html", context, status_code=error.status)
+
+
+def as_web_error(exc: PropscopeError) -> WebError:
+    """The HTTP status for a catalogue error: bad input 422, missing 404, the rest 500."""
+    if isinstance(exc, WebError):
+        return exc
+    if isinstance(exc, (IngestError, FetchError)):
+        status = 422
+    elif isinstance(exc, StoreError):
+        status = STORE_STATUS.get(exc.code, 503)
+    else:
+        status = 500
+    error = WebError(str(exc) if str(exc).startswith("E") else f"{exc.code} {exc}", status)
+    return error
+
+
+def _handlers(app: FastAPI) -> None:
+    async def on_propscope(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, PropscopeError)
+        return error_response(request, as_web_error(exc))
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        reason = "; ".join(_describe(e) for e in exc.errors()[:5])
+        return error_response(request, WebError(WebError.E_INVALID.format(reason=reason), 422))
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 405:
+            error = WebError(WebError.E_METHOD.format(method=request.method, path=request.url.path), 405)
+        elif exc.status_code == 404:
+            error = WebError(WebError.E_NOT_FOUND.format(path=request.url.path), 404)
+        else:
+            error = WebError(f"E600 {exc.detail}", exc.status_code)
+        return error_response(request, error)
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        body = {"error": {"code": "E699", "message": "E699 internal error; see the server log.",
+                          "status": 500}}
+        return JSONResponse(body, status_code=500)
+
+    app.add_exception_handler(PropscopeError, on_propscope)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_crash)
+
+
+def _describe(error: object) -> str:
+    if not isinstance(error, dict):
+        return str(error)
+    where = ".".join(str(p) for p in error.get("loc", ()) if p != "body")
+    return f"{where or 'body'}: {error.get('msg', 'invalid')}"

@@ -1,0 +1,117 @@
+"""Corpus views for the web: outlets, narratives and reuse, from the store.
+
+Reuse groups come from `propscope.corpus` (issue 5) when it is installed; until then, or when
+its index is empty, the views degrade to empty lists with `"available": false` rather than fail.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from propscope.errors import StoreError, WebError
+from propscope.web import queries
+from propscope.web.queries import Filters
+from propscope.web.service import Workbench
+
+JSON = dict[str, Any]
+
+_cache_lock = threading.Lock()
+_narrative_cache: dict[int, tuple[int, dict[str, JSON]]] = {}
+
+
+def outlets(bench: Workbench) -> list[JSON]:
+    return queries.outlets(bench.store.engine)
+
+
+def outlet_profile(bench: Workbench, outlet: str) -> JSON:
+    """Articles, technique mix, months, top narratives and blamed actors of one outlet."""
+    engine = bench.store.engine
+    found = [row for row in queries.outlets(engine) if row["outlet"] == outlet]
+    if not found:
+        raise StoreError(f"E301 no documents from outlet {outlet!r} in the store.")
+    f = Filters(outlet=outlet)
+    rows, _ = queries.list_documents(engine, f, 20, 0)
+    top = [
+        {"id": n["id"], "title": n["title"], "documents": sum(1 for d in n["documents"]
+                                                              if d["outlet"] == outlet)}
+        for n in _index(bench).values()
+    ]
+    return {
+        **found[0],
+        "techniques": queries.technique_mix(engine, outlet),
+        "months": queries.monthly(engine, f),
+        "narratives": sorted((t for t in top if t["documents"]), key=lambda t: -t["documents"])[:10],
+        "blamed": queries.blamed_actors(engine, outlet),
+        "recent": rows,
+        "reuse": _outlet_reuse(bench, outlet),
+    }
+
+
+def _index(bench: Workbench) -> dict[str, JSON]:
+    """The narrative index, recomputed only after this server stored something new."""
+    key = id(bench)
+    with _cache_lock:
+        cached = _narrative_cache.get(key)
+        if cached and cached[0] == bench.generation:
+            return cached[1]
+    index = queries.narrative_index(bench.store.engine)
+    with _cache_lock:
+        _narrative_cache[key] = (bench.generation, index)
+    return index
+
+
+def narratives(bench: Workbench) -> list[JSON]:
+    entries = sorted(_index(bench).values(), key=lambda e: (-len(e["documents"]), e["title"]))
+    return [queries.narrative_summary(e) for e in entries]
+
+
+def narrative(bench: Workbench, narrative_id: str) -> JSON:
+    entry = _index(bench).get(narrative_id)
+    if entry is None:
+        raise WebError(WebError.E_NOT_FOUND.format(path=f"/narratives/{narrative_id}"), 404)
+    docs = sorted(entry["documents"], key=lambda d: d["published"] or "", reverse=True)
+    return {**queries.narrative_summary(entry), "articles": docs[:200]}
+
+
+def reuse(bench: Workbench) -> JSON:
+    """Shared-passage groups and the outlet graph, from propscope.corpus when it is there."""
+    groups, available = _reuse_groups(bench)
+    return {"available": available, "groups": groups, "graph": outlet_graph(groups)}
+
+
+def _reuse_groups(bench: Workbench) -> tuple[list[JSON], bool]:
+    try:
+        from propscope.corpus import reuse as reuse_module  # type: ignore[attr-defined]
+    except ImportError:
+        return [], False
+    finder = getattr(reuse_module, "reuse_groups", None)
+    if finder is None:
+        return [], False
+    try:
+        found = finder(bench.store)
+    except Exception:  # the corpus index may not be built yet: show nothing, do not fail
+        return [], False
+    return [g.to_json() if hasattr(g, "to_json") else dict(g) for g in found], True
+
+
+def outlet_graph(groups: list[JSON]) -> JSON:
+    """Outlets as nodes, edges weighted by how many passages two outlets share."""
+    weights: dict[tuple[str, str], int] = {}
+    nodes: set[str] = set()
+    for group in groups:
+        names = sorted({d.get("outlet") or "(unknown)" for d in group.get("documents", [])})
+        nodes.update(names)
+        for i, a in enumerate(names):
+            for b in names[i + 1:]:
+                weights[(a, b)] = weights.get((a, b), 0) + 1
+    edges = [{"source": a, "target": b, "weight": w} for (a, b), w in sorted(weights.items())]
+    return {"nodes": sorted(nodes), "edges": edges}
+
+
+def _outlet_reuse(bench: Workbench, outlet: str) -> JSON:
+    """How often this outlet published a shared passage first (out) or later (in)."""
+    groups, available = _reuse_groups(bench)
+    first = sum(1 for g in groups if (g.get("first") or {}).get("outlet") == outlet)
+    shared = sum(1 for g in groups if any(d.get("outlet") == outlet for d in g.get("documents", [])))
+    return {"available": available, "first": first, "copied": shared - first}

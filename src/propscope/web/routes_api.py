@@ -1,0 +1,186 @@
+"""The REST API under /api: analyse, list and read documents, corpus views, export.
+
+Read endpoints need the reader role (anonymous on loopback); `POST /api/analyze` needs an
+analyst token sent as `Authorization: Bearer TOKEN`, never a cookie, so no other site can make a
+visitor's browser post to it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import anyio
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from propscope import render
+from propscope.document import Result
+from propscope.errors import WebError
+from propscope.web import corpus
+from propscope.web.auth import Principal, require
+from propscope.web.jobs import JobRunner
+from propscope.web.queries import Filters, list_documents
+from propscope.web.service import Workbench, links, result_json
+
+JSON = dict[str, Any]
+PAGE_MAX = 200
+ERRORS = {
+    code: {"description": text, "content": {"application/json": {"example": {
+        "error": {"code": example, "message": f"{example} …", "status": code}}}}}
+    for code, text, example in (
+        (401, "No token, or an unknown one (E601/E602).", "E601"),
+        (403, "The token's role is too low (E603).", "E603"),
+        (413, "Body over the size limit (E606).", "E606"),
+        (422, "Invalid input (E600, E610, ingest errors E010-E033).", "E600"),
+    )
+}
+
+router = APIRouter(prefix="/api", tags=["api"], responses=ERRORS)  # type: ignore[arg-type]
+Reader = Annotated[Principal, Depends(require("reader"))]
+Analyst = Annotated[Principal, Depends(require("analyst", allow_cookie=False))]
+
+
+class Article(BaseModel):
+    """One article: exactly one of text, html or url, plus optional metadata overrides."""
+
+    model_config = ConfigDict(extra="forbid")
+    text: str | None = Field(None, description="Plain article text (boilerplate is stripped).")
+    html: str | None = Field(None, description="An HTML page; the main text is extracted.")
+    url: str | None = Field(None, description="An http(s) URL; private addresses are refused.")
+    title: str | None = None
+    author: str | None = None
+    outlet: str | None = None
+    published: str | None = Field(None, description="ISO 8601 date or time.")
+
+
+class AnalyzeRequest(Article):
+    """One article (answered at once), or `documents`: a batch (answered with a job id)."""
+
+    documents: list[Article] | None = Field(None, description="A batch of articles.")
+
+
+def _bench(request: Request) -> Workbench:
+    bench: Workbench = request.app.state.bench
+    return bench
+
+
+async def _in_thread(request: Request, item: JSON) -> Result:
+    bench = _bench(request)
+
+    def work() -> Result:
+        return bench.analyse(bench.document_from(item))
+
+    timeout = bench.settings.analyze_timeout_s
+    try:
+        with anyio.fail_after(timeout):
+            return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+    except TimeoutError as exc:
+        raise WebError(WebError.E_TIMEOUT.format(seconds=timeout), 504) from exc
+
+
+@router.post("/analyze", summary="Analyse one article, or queue a batch",
+             responses={202: {"description": "A batch was queued: the job's id and link."}})
+async def analyze(request: Request, body: AnalyzeRequest, _: Analyst) -> JSONResponse:
+    """One article returns the `propscope/1` object plus `links`; a batch returns a job."""
+    if body.documents is not None:
+        limit = _bench(request).settings.batch_limit
+        if not 0 < len(body.documents) <= limit:
+            raise WebError(WebError.E_BATCH.format(limit=limit, got=len(body.documents)), 422)
+        runner: JobRunner = request.app.state.jobs
+        job = runner.submit([d.model_dump(exclude_none=True) for d in body.documents])
+        return JSONResponse(job.to_json(), status_code=202)
+    result = await _in_thread(request, body.model_dump(exclude_none=True, exclude={"documents"}))
+    return JSONResponse(result_json(result))
+
+
+@router.get("/jobs/{job_id}", summary="Progress of a batch job")
+async def job(request: Request, job_id: str, _: Reader) -> JSON:
+    runner: JobRunner = request.app.state.jobs
+    return runner.get(job_id).to_json()
+
+
+def document_page(bench: Workbench, f: Filters, limit: int, offset: int) -> JSON:
+    """A page of the document list, with links to each document and to the next page."""
+    rows, total = list_documents(bench.store.engine, f, limit, offset)
+    for row in rows:
+        row["links"] = links(row["id"])
+    more = offset + limit < total
+    return {"documents": rows, "total": total, "limit": limit, "offset": offset,
+            "filters": f.to_json(), "next_offset": offset + limit if more else None}
+
+
+def filters(outlet: str | None = None, since: str | None = None, until: str | None = None,
+            technique: str | None = None, narrative: str | None = None,
+            q: str | None = Query(None, max_length=500)) -> Filters:
+    """The list filters as query parameters (dates are ISO 8601)."""
+    return Filters(outlet, since, until, technique, narrative, q)
+
+
+@router.get("/documents", summary="Stored documents, newest first, filtered and paged")
+async def documents(
+    request: Request, _: Reader, f: Annotated[Filters, Depends(filters)],
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+) -> JSON:
+    return await anyio.to_thread.run_sync(document_page, _bench(request), f, limit, offset)
+
+
+@router.get("/documents/{doc_id}", summary="One stored document with all its analyses")
+async def document(request: Request, doc_id: str, _: Reader) -> JSON:
+    result = await anyio.to_thread.run_sync(_bench(request).store.get, doc_id)
+    return result_json(result)
+
+
+@router.get("/outlets", summary="Outlets with their article counts")
+async def outlets(request: Request, _: Reader) -> JSON:
+    return {"outlets": await anyio.to_thread.run_sync(corpus.outlets, _bench(request))}
+
+
+@router.get("/outlets/{outlet}", summary="An outlet's profile: technique mix, over time, narratives")
+async def outlet(request: Request, outlet: str, _: Reader) -> JSON:
+    return await anyio.to_thread.run_sync(corpus.outlet_profile, _bench(request), outlet)
+
+
+@router.get("/narratives", summary="Narratives found across the stored documents")
+async def narratives(request: Request, _: Reader) -> JSON:
+    return {"narratives": await anyio.to_thread.run_sync(corpus.narratives, _bench(request))}
+
+
+@router.get("/narratives/{narrative_id}", summary="One narrative: its articles and outlets")
+async def narrative(request: Request, narrative_id: str, _: Reader) -> JSON:
+    return await anyio.to_thread.run_sync(corpus.narrative, _bench(request), narrative_id)
+
+
+@router.get("/reuse", summary="Shared passages across documents and coordinated campaigns")
+async def reuse(request: Request, _: Reader) -> JSON:
+    return await anyio.to_thread.run_sync(corpus.reuse, _bench(request))
+
+
+EXPORT_TYPES = {"jsonl": "application/x-ndjson", "semeval": "text/plain", "csv": "text/csv"}
+
+
+def export_text(bench: Workbench, fmt: str, doc_id: str | None) -> str:
+    """All stored results (or one) in an export format."""
+    writer = {"jsonl": render.to_jsonl, "semeval": render.to_semeval, "csv": render.to_csv}[fmt]
+    results = [bench.store.get(doc_id)] if doc_id else bench.store.iter_results()
+    return writer(results)
+
+
+@router.get("/export", summary="Export stored documents as jsonl, semeval or csv",
+            response_class=PlainTextResponse)
+async def export(
+    request: Request, _: Reader, fmt: Annotated[str, Query(alias="format")] = "jsonl",
+    doc_id: Annotated[str | None, Query(alias="id", description="Only this document.")] = None,
+) -> Response:
+    if fmt not in EXPORT_TYPES:
+        raise WebError(WebError.E_FORMAT.format(fmt=fmt), 422)
+    text = await anyio.to_thread.run_sync(export_text, _bench(request), fmt, doc_id)
+    extension = {"jsonl": "jsonl", "semeval": "txt", "csv": "csv"}[fmt]
+    headers = {"content-disposition": f'attachment; filename="propscope.{extension}"'}
+    return Response(text, media_type=EXPORT_TYPES[fmt], headers=headers)
+
+
+@router.get("/health", summary="Liveness: the store answers")
+async def health(request: Request) -> JSON:
+    await anyio.to_thread.run_sync(_bench(request).store.count)
+    return {"status": "ok"}

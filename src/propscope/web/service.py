@@ -1,0 +1,114 @@
+"""The workbench behind the web app: one store, one pipeline, bounded analysis concurrency.
+
+Analysis is CPU-bound and the machine may have two cores, so at most `max_concurrent_analyses`
+articles are analysed at once; other requests wait their turn for up to `queue_wait_s` and are
+then refused with E608 rather than piling up threads and memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from propscope.config import IngestOptions
+from propscope.document import Document, Result
+from propscope.errors import WebError
+from propscope.pipeline import Pipeline
+from propscope.store import Store
+
+API_SOURCE = "<api>"
+MAX_BODY_BYTES = 6_000_000  # the 5 MB text limit of the CLI plus JSON escaping overhead
+ANALYZE_TIMEOUT_S = 120.0  # the full model pipeline takes ~5-20 s for a long article on 2 cores
+QUEUE_WAIT_S = 90.0  # under 50 concurrent clients a request may wait for ~25 analyses ahead of it
+BATCH_LIMIT = 100
+META_FIELDS = ("title", "author", "outlet", "published")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the app is served; tests shrink the limits and pick cheap analysers."""
+
+    db_url: str | None = None
+    require_tokens: bool = False
+    analyzers: Sequence[str] | None = None
+    allowed_hosts: Sequence[str] | None = ("127.0.0.1", "localhost", "::1", "[::1]")
+    max_body_bytes: int = MAX_BODY_BYTES
+    analyze_timeout_s: float = ANALYZE_TIMEOUT_S
+    queue_wait_s: float = QUEUE_WAIT_S
+    max_concurrent_analyses: int = 2
+    batch_limit: int = BATCH_LIMIT
+    ingest: IngestOptions = field(default_factory=IngestOptions)
+
+
+class Workbench:
+    """Opens the store once; builds the pipeline on first use (models load once per process)."""
+
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+        self.settings = settings
+        self.store = store or Store.open(settings.db_url)
+        self._pipeline: Pipeline | None = None
+        self._pipeline_lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(settings.max_concurrent_analyses)
+        self.generation = 0  # bumped on every save, so corpus caches know to recompute
+
+    @property
+    def pipeline(self) -> Pipeline:
+        with self._pipeline_lock:
+            if self._pipeline is None:
+                self._pipeline = Pipeline.from_names(self.settings.analyzers)
+            return self._pipeline
+
+    def document_from(self, payload: Mapping[str, Any]) -> Document:
+        """The Document for one request item: {"text"} | {"html"} | {"url"}, plus metadata."""
+        given = [key for key in ("text", "html", "url") if payload.get(key)]
+        if len(given) != 1:
+            raise WebError(WebError.E_ONE_SOURCE.format(got=", ".join(given) or "none"), 422)
+        doc = _read(given[0], str(payload[given[0]]), self.settings.ingest)
+        overrides = {k: str(payload[k]) for k in META_FIELDS if payload.get(k)}
+        return doc.with_(**overrides) if overrides else doc
+
+    def analyse(self, doc: Document) -> Result:
+        """Analyse and store one document, waiting for a free analysis slot (E608 if none)."""
+        if not self._slots.acquire(timeout=self.settings.queue_wait_s):
+            raise WebError(WebError.E_BUSY, 503)
+        try:
+            result = self.pipeline.analyze_batch([doc])[0]
+        finally:
+            self._slots.release()
+        self.save([result])
+        return result
+
+    def save(self, results: Sequence[Result]) -> None:
+        produced = {a.name: a.produces for a in self.pipeline.analyzers}
+        self.store.save(results, produced)
+        self.generation += 1
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _read(kind: str, value: str, options: IngestOptions) -> Document:
+    """Turn request text, HTML or a URL into a Document exactly as the CLI would."""
+    if kind == "text":
+        from propscope.ingest.text import text_document
+
+        return text_document(value, API_SOURCE)
+    if kind == "html":
+        from propscope.ingest.html import html_document
+
+        return html_document(value, API_SOURCE)
+    from propscope import ingest
+
+    return ingest.load(value, options)  # the safe fetcher: private addresses refused (E021)
+
+
+def links(doc_id: str) -> dict[str, str]:
+    """Where a stored document can be read, as HTML and as JSON."""
+    return {"html": f"/documents/{doc_id}", "json": f"/documents/{doc_id}.json"}
+
+
+def result_json(result: Result) -> dict[str, Any]:
+    """The `propscope analyze --format json` object plus links to the stored document."""
+    return {**result.to_json(), "links": links(result.document.id)}

@@ -1,0 +1,66 @@
+"""Output formats: escaping, overlaps, SemEval lines, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from rich.console import Console
+
+from propscope import Annotations, Document, Result, TechniqueSpan
+from propscope import render
+
+HOSTILE = 'Click <script>window.__xss=1</script><img src=x onerror="alert(1)"> <a href="javascript:alert(2)">here</a> now.'
+
+
+def _result(text: str, spans: list[tuple[int, int, str]]) -> Result:
+    techniques = tuple(TechniqueSpan(a, b, text[a:b], t, 0.9) for a, b, t in spans)
+    return Result(Document(text=text, title="<b>title</b>"), Annotations(techniques=techniques))
+
+
+def test_html_escapes_hostile_article_text() -> None:
+    page = render.to_html(_result(HOSTILE, [(0, 5, "Loaded_Language")]))
+    assert "<script>window" not in page
+    assert "onerror=\"alert" not in page
+    assert 'href="javascript' not in page
+    assert "&lt;script&gt;" in page
+    assert "<b>title</b>" not in page
+    assert "Content-Security-Policy" in page
+
+
+def test_segments_keep_overlapping_spans() -> None:
+    text = "the evil corrupt regime"
+    result = _result(text, [(4, 16, "Loaded_Language"), (9, 23, "Name_Calling,Labeling")])
+    pieces = render.segments(text, result.techniques)
+    assert "".join(text[a:b] for a, b, _ in pieces) == text
+    overlap = [active for a, b, active in pieces if text[a:b] == "corrupt"]
+    assert {s.technique for s in overlap[0]} == {"Loaded_Language", "Name_Calling,Labeling"}
+    page = render.to_html(result)
+    assert page.count("<mark") == 3
+
+
+def test_semeval_lines_are_tab_separated_and_end_exclusive() -> None:
+    result = _result("a loaded word", [(2, 8, "Loaded_Language")])
+    line = render.to_semeval([result]).strip().split("\t")
+    assert line == [result.document.id, "Loaded_Language", "2", "8"]
+
+
+def test_jsonl_is_one_object_per_line() -> None:
+    results = [_result(f"text {i}", []) for i in range(3)]
+    lines = render.to_jsonl(results).splitlines()
+    assert [json.loads(line)["document"]["text"] for line in lines] == ["text 0", "text 1", "text 2"]
+
+
+def test_csv_has_one_row_per_document() -> None:
+    rows = list(csv.DictReader(io.StringIO(render.to_csv([_result("a loaded word", [(2, 8, "Loaded_Language")])]))))
+    assert rows[0]["top_technique"] == "Loaded_Language"
+    assert rows[0]["techniques"] == "1"
+
+
+@pytest.mark.parametrize("text", [HOSTILE, "[bold red]not markup[/bold red] and [link=x]y[/link]"])
+def test_terminal_view_prints_text_verbatim(text: str) -> None:
+    console = Console(record=True, width=200, color_system=None)
+    render.print_text([_result(text, [(0, 5, "Doubt")])], console)
+    assert text in console.export_text().replace("\n", "")
