@@ -31,7 +31,9 @@ def db(tmp_path: Path) -> str:
 
 def write_article(folder: Path, name: str, title: str) -> Path:
     path = folder / name
-    body = " ".join(f"The council of {title} met on day {i} and argued about the harbour budget." for i in range(8))
+    body = " ".join(
+        f"The council of {title} met on day {i} and argued about the harbour budget." for i in range(8)
+    )
     path.write_text(f"{title}\n\n{body}\n", encoding="utf-8")
     return path
 
@@ -74,8 +76,18 @@ def test_directory_with_bad_files_exits_1_stores_good_and_names_bad(tmp_path: Pa
     (folder / "empty.txt").write_text("")
     (folder / "blob.bin").write_bytes(bytes(range(256)) * 40)
     errors = tmp_path / "errors.jsonl"
-    code, _, stderr = invoke("analyze", str(folder), "--analyzers", "stats", "--db", db,
-                             "--format", "jsonl", "--errors-out", str(errors))
+    code, _, stderr = invoke(
+        "analyze",
+        str(folder),
+        "--analyzers",
+        "stats",
+        "--db",
+        db,
+        "--format",
+        "jsonl",
+        "--errors-out",
+        str(errors),
+    )
     assert code == 1
     assert "empty.txt" in stderr and "blob.bin" in stderr
     failed = [json.loads(line)["source"] for line in errors.read_text().splitlines()]
@@ -87,14 +99,17 @@ def test_directory_with_bad_files_exits_1_stores_good_and_names_bad(tmp_path: Pa
 def test_jsonl_for_several_documents(tmp_path: Path) -> None:
     for i in range(2):
         write_article(tmp_path, f"a{i}.txt", f"Village {i}")
-    code, stdout, _ = invoke("analyze", str(tmp_path), "--format", "jsonl", "--analyzers", "stats", "--no-store")
+    code, stdout, _ = invoke(
+        "analyze", str(tmp_path), "--format", "jsonl", "--analyzers", "stats", "--no-store"
+    )
     assert code == 0
     assert len([json.loads(line) for line in stdout.splitlines()]) == 2
 
 
 def test_stdin(db: str) -> None:
-    code, stdout, _ = invoke("analyze", "-", "--format", "json", "--analyzers", "stats", "--no-store",
-                             input=EXAMPLE.read_text())
+    code, stdout, _ = invoke(
+        "analyze", "-", "--format", "json", "--analyzers", "stats", "--no-store", input=EXAMPLE.read_text()
+    )
     assert code == 0
     assert json.loads(stdout)["document"]["author"] == "Marten Oskarsson"
 

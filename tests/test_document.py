@@ -80,16 +80,24 @@ def test_with_recomputes_id_for_new_text() -> None:
 def _full_result() -> Result:
     text = "Tokayev said “outside forces” did it 🔥.\r\nWashington’s puppets lied."
     doc = Document(
-        text=text, title="T", author="A", outlet="O", url="https://example.org/a",
-        published="2022-01-10", language="en", source="a.txt", meta={"k": [1, 2]},
+        text=text,
+        title="T",
+        author="A",
+        outlet="O",
+        url="https://example.org/a",
+        published="2022-01-10",
+        language="en",
+        source="a.txt",
+        meta={"k": [1, 2]},
     )
     speaker = doc.span(0, 7)
     annotations = Annotations(
         techniques=(TechniqueSpan(13, 28, text[13:28], "Loaded_Language", 0.91),),
         claims=(Claim(0, 39, text[0:39], 0.8, True, speaker, "said"),),
         entities=(Entity("United States", "GPE", (doc.span(41, 51),), {"blamed": 1}, "blamed"),),
-        narratives=(Narrative("colour-revolution", "Colour revolution", 0.7,
-                              (Evidence(0, 39, text[0:39], 0.7),)),),
+        narratives=(
+            Narrative("colour-revolution", "Colour revolution", 0.7, (Evidence(0, 39, text[0:39], 0.7),)),
+        ),
         stats={"words": 10},
     )
     return Result(doc, annotations, {"stats": "stats-1"})
@@ -105,7 +113,9 @@ def test_result_json_round_trip() -> None:
 def test_result_json_has_contract_keys() -> None:
     data = _full_result().to_json()
     assert {"schema", "document", "techniques", "claims", "entities", "narratives", "stats"} <= set(data)
-    assert {"id", "title", "author", "outlet", "url", "published", "language", "text"} <= set(data["document"])
+    assert {"id", "title", "author", "outlet", "url", "published", "language", "text"} <= set(
+        data["document"]
+    )
     assert set(data["techniques"][0]) == {"start", "end", "text", "technique", "score"}
     assert set(data["claims"][0]) == {"start", "end", "text", "score", "quote", "speaker", "verb"}
     assert set(data["entities"][0]) == {"actor", "label", "mentions", "roles", "role"}

@@ -19,7 +19,9 @@ class UpperWords:
     produces = ("techniques",)
     requires: tuple[str, ...] = ()
 
-    def analyze(self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None) -> list[Annotations]:
+    def analyze(
+        self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None
+    ) -> list[Annotations]:
         found = []
         for doc in docs:
             spans = []
@@ -37,7 +39,9 @@ class NeedsTechniques(UpperWords):
     produces = ("stats",)
     requires = ("techniques",)
 
-    def analyze(self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None) -> list[Annotations]:
+    def analyze(
+        self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None
+    ) -> list[Annotations]:
         assert prior is not None
         return [Annotations(stats={"seen": len(p.techniques)}) for p in prior]
 
@@ -45,7 +49,9 @@ class NeedsTechniques(UpperWords):
 class Broken(UpperWords):
     name = "broken"
 
-    def analyze(self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None) -> list[Annotations]:
+    def analyze(
+        self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None
+    ) -> list[Annotations]:
         return []
 
 
@@ -62,7 +68,7 @@ def test_stats_is_registered_by_entry_point() -> None:
 
 
 def test_unknown_analyzer_names_the_available_ones() -> None:
-    with pytest.raises(AnalyzerError, match="E200.*stats"):
+    with pytest.raises(AnalyzerError, match=r"E200.*stats"):
         registry.create("no-such-analyzer")
 
 

@@ -9,10 +9,12 @@ import json
 import pytest
 from rich.console import Console
 
-from propscope import Annotations, Document, Result, TechniqueSpan
-from propscope import render
+from propscope import Annotations, Document, Result, TechniqueSpan, render
 
-HOSTILE = 'Click <script>window.__xss=1</script><img src=x onerror="alert(1)"> <a href="javascript:alert(2)">here</a> now.'
+HOSTILE = (
+    'Click <script>window.__xss=1</script><img src=x onerror="alert(1)"> '
+    '<a href="javascript:alert(2)">here</a> now.'
+)
 
 
 def _result(text: str, spans: list[tuple[int, int, str]]) -> Result:
@@ -23,7 +25,7 @@ def _result(text: str, spans: list[tuple[int, int, str]]) -> Result:
 def test_html_escapes_hostile_article_text() -> None:
     page = render.to_html(_result(HOSTILE, [(0, 5, "Loaded_Language")]))
     assert "<script>window" not in page
-    assert "onerror=\"alert" not in page
+    assert 'onerror="alert' not in page
     assert 'href="javascript' not in page
     assert "&lt;script&gt;" in page
     assert "<b>title</b>" not in page
@@ -54,7 +56,9 @@ def test_jsonl_is_one_object_per_line() -> None:
 
 
 def test_csv_has_one_row_per_document() -> None:
-    rows = list(csv.DictReader(io.StringIO(render.to_csv([_result("a loaded word", [(2, 8, "Loaded_Language")])]))))
+    rows = list(
+        csv.DictReader(io.StringIO(render.to_csv([_result("a loaded word", [(2, 8, "Loaded_Language")])])))
+    )
     assert rows[0]["top_technique"] == "Loaded_Language"
     assert rows[0]["techniques"] == "1"
 

@@ -130,7 +130,9 @@ def _analyse_each(batch: Iterable[Document], pipeline: Pipeline, report: RunRepo
         except PropscopeError as exc:
             report.failures.append(Failure(_name(doc), exc.code, str(exc)))
         except Exception as exc:  # an analyser bug must not sink the other documents
-            report.failures.append(Failure(_name(doc), "E299", f"E299 {_name(doc)}: analyser crashed: {exc!r}"))
+            report.failures.append(
+                Failure(_name(doc), "E299", f"E299 {_name(doc)}: analyser crashed: {exc!r}")
+            )
 
 
 def _name(doc: Document) -> str:

@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -23,6 +23,8 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
+from rich.text import Text
 
 from propscope import registry, render
 from propscope.api import Failure, RunReport, run
@@ -48,21 +50,37 @@ out = Console(soft_wrap=False, highlight=False)
 err = Console(stderr=True, highlight=False)
 
 DbOption = Annotated[
-    Optional[str],  # noqa: UP045 - Typer reads the annotation at run time
-    typer.Option("--db", help="Store URL: sqlite:///FILE or postgresql+psycopg://… (default: $PROPSCOPE_DB or a SQLite file in the user data dir)."),
+    str | None,
+    typer.Option(
+        "--db",
+        help="Store URL: sqlite:///FILE or postgresql+psycopg://… "
+        "(default: $PROPSCOPE_DB or a SQLite file in the user data dir).",
+    ),
 ]
 Sources = Annotated[list[str], typer.Argument(help="Files, directories, URLs, or - for stdin.")]
 
 
 def _ingest_options(
-    text_field: str, title_field: str, author_field: str, outlet_field: str, url_field: str,
-    published_field: str, glob: str, max_bytes: int, encoding: str | None,
-    allow_private_urls: bool, fetch_feed_links: bool,
+    text_field: str,
+    title_field: str,
+    author_field: str,
+    outlet_field: str,
+    url_field: str,
+    published_field: str,
+    glob: str,
+    max_bytes: int,
+    encoding: str | None,
+    allow_private_urls: bool,
+    fetch_feed_links: bool,
 ) -> IngestOptions:
     fields = FieldMap(text_field, title_field, author_field, outlet_field, url_field, published_field)
     return IngestOptions(
-        max_bytes=max_bytes, encoding=encoding, fields=fields, glob=glob,
-        allow_private_urls=allow_private_urls, fetch_feed_links=fetch_feed_links,
+        max_bytes=max_bytes,
+        encoding=encoding,
+        fields=fields,
+        glob=glob,
+        allow_private_urls=allow_private_urls,
+        fetch_feed_links=fetch_feed_links,
     )
 
 
@@ -80,9 +98,15 @@ def _open_store(db: str | None) -> Store:
 
 def _progress() -> Progress:
     return Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
         TextColumn("[progress.data.speed]{task.fields[rate]}"),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
         disable=not err.is_terminal,
     )
 
@@ -124,8 +148,12 @@ def _write(text: str) -> None:
 
 
 def _run_with_progress(
-    sources: list[str], pipeline: Pipeline | None, store: Store | None,
-    options: IngestOptions, on_result: Callable[[Result], None], batch_size: int,
+    sources: list[str],
+    pipeline: Pipeline | None,
+    store: Store | None,
+    options: IngestOptions,
+    on_result: Callable[[Result], None],
+    batch_size: int,
 ) -> RunReport:
     with _progress() as progress:
         task = progress.add_task("analysing" if pipeline else "ingesting", total=None, rate="")
@@ -145,27 +173,49 @@ def analyze(
     fmt: Annotated[str, typer.Option("--format", "-f", help="text | json | jsonl | semeval | html")] = "text",
     db: DbOption = None,
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not write to the store.")] = False,
-    analyzers: Annotated[Optional[str], typer.Option(help="Comma-separated analyser names (default: all installed).")] = None,  # noqa: UP045
-    errors_out: Annotated[Optional[Path], typer.Option(help="Write the per-file error report here as JSONL.")] = None,  # noqa: UP045
+    analyzers: Annotated[
+        str | None, typer.Option(help="Comma-separated analyser names (default: all installed).")
+    ] = None,
+    errors_out: Annotated[
+        Path | None, typer.Option(help="Write the per-file error report here as JSONL.")
+    ] = None,
     batch_size: Annotated[int, typer.Option(help="Documents per model batch.")] = DEFAULT_BATCH_SIZE,
     text_field: Annotated[str, typer.Option(help="JSONL/CSV column with the article text.")] = "text",
     title_field: Annotated[str, typer.Option(help="JSONL/CSV column with the title.")] = "title",
     author_field: Annotated[str, typer.Option(help="JSONL/CSV column with the author.")] = "author",
     outlet_field: Annotated[str, typer.Option(help="JSONL/CSV column with the outlet.")] = "outlet",
     url_field: Annotated[str, typer.Option(help="JSONL/CSV column with the URL.")] = "url",
-    published_field: Annotated[str, typer.Option(help="JSONL/CSV column with the ISO 8601 date.")] = "published",
+    published_field: Annotated[
+        str, typer.Option(help="JSONL/CSV column with the ISO 8601 date.")
+    ] = "published",
     glob: Annotated[str, typer.Option(help="File pattern inside directories.")] = "*",
-    max_bytes: Annotated[int, typer.Option(help="Largest input file accepted, in bytes.")] = IngestOptions.max_bytes,
-    encoding: Annotated[Optional[str], typer.Option(help="Force this text encoding.")] = None,  # noqa: UP045
-    allow_private_urls: Annotated[bool, typer.Option(help="Allow URLs on private, loopback and link-local addresses.")] = False,
-    fetch_feed_links: Annotated[bool, typer.Option(help="For feeds, fetch each item's link instead of using its summary.")] = False,
+    max_bytes: Annotated[
+        int, typer.Option(help="Largest input file accepted, in bytes.")
+    ] = IngestOptions.max_bytes,
+    encoding: Annotated[str | None, typer.Option(help="Force this text encoding.")] = None,
+    allow_private_urls: Annotated[
+        bool, typer.Option(help="Allow URLs on private, loopback and link-local addresses.")
+    ] = False,
+    fetch_feed_links: Annotated[
+        bool, typer.Option(help="For feeds, fetch each item's link instead of using its summary.")
+    ] = False,
 ) -> None:
     """Analyse articles and print what they do, with evidence."""
     if fmt not in render.FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(render.FORMATS)}")
-    options = _ingest_options(text_field, title_field, author_field, outlet_field, url_field,
-                              published_field, glob, max_bytes, encoding, allow_private_urls,
-                              fetch_feed_links)
+    options = _ingest_options(
+        text_field,
+        title_field,
+        author_field,
+        outlet_field,
+        url_field,
+        published_field,
+        glob,
+        max_bytes,
+        encoding,
+        allow_private_urls,
+        fetch_feed_links,
+    )
     names = [n.strip() for n in analyzers.split(",") if n.strip()] if analyzers else None
     try:
         pipeline = Pipeline.from_names(names)
@@ -183,23 +233,43 @@ def analyze(
 def ingest(
     sources: Sources,
     db: DbOption = None,
-    errors_out: Annotated[Optional[Path], typer.Option(help="Write the per-file error report here as JSONL.")] = None,  # noqa: UP045
+    errors_out: Annotated[
+        Path | None, typer.Option(help="Write the per-file error report here as JSONL.")
+    ] = None,
     text_field: Annotated[str, typer.Option(help="JSONL/CSV column with the article text.")] = "text",
     title_field: Annotated[str, typer.Option(help="JSONL/CSV column with the title.")] = "title",
     author_field: Annotated[str, typer.Option(help="JSONL/CSV column with the author.")] = "author",
     outlet_field: Annotated[str, typer.Option(help="JSONL/CSV column with the outlet.")] = "outlet",
     url_field: Annotated[str, typer.Option(help="JSONL/CSV column with the URL.")] = "url",
-    published_field: Annotated[str, typer.Option(help="JSONL/CSV column with the ISO 8601 date.")] = "published",
+    published_field: Annotated[
+        str, typer.Option(help="JSONL/CSV column with the ISO 8601 date.")
+    ] = "published",
     glob: Annotated[str, typer.Option(help="File pattern inside directories.")] = "*",
-    max_bytes: Annotated[int, typer.Option(help="Largest input file accepted, in bytes.")] = IngestOptions.max_bytes,
-    encoding: Annotated[Optional[str], typer.Option(help="Force this text encoding.")] = None,  # noqa: UP045
-    allow_private_urls: Annotated[bool, typer.Option(help="Allow URLs on private, loopback and link-local addresses.")] = False,
-    fetch_feed_links: Annotated[bool, typer.Option(help="For feeds, fetch each item's link instead of using its summary.")] = False,
+    max_bytes: Annotated[
+        int, typer.Option(help="Largest input file accepted, in bytes.")
+    ] = IngestOptions.max_bytes,
+    encoding: Annotated[str | None, typer.Option(help="Force this text encoding.")] = None,
+    allow_private_urls: Annotated[
+        bool, typer.Option(help="Allow URLs on private, loopback and link-local addresses.")
+    ] = False,
+    fetch_feed_links: Annotated[
+        bool, typer.Option(help="For feeds, fetch each item's link instead of using its summary.")
+    ] = False,
 ) -> None:
     """Read articles into the store without analysing them."""
-    options = _ingest_options(text_field, title_field, author_field, outlet_field, url_field,
-                              published_field, glob, max_bytes, encoding, allow_private_urls,
-                              fetch_feed_links)
+    options = _ingest_options(
+        text_field,
+        title_field,
+        author_field,
+        outlet_field,
+        url_field,
+        published_field,
+        glob,
+        max_bytes,
+        encoding,
+        allow_private_urls,
+        fetch_feed_links,
+    )
     store = _open_store(db)
     report = _run_with_progress(sources, None, store, options, lambda r: None, DEFAULT_BATCH_SIZE)
     _report(report, errors_out)
@@ -211,8 +281,10 @@ def list_documents(
     db: DbOption = None,
     limit: Annotated[int, typer.Option(help="How many documents.")] = 50,
     offset: Annotated[int, typer.Option(help="Skip this many.")] = 0,
-    outlet: Annotated[Optional[str], typer.Option(help="Only this outlet.")] = None,  # noqa: UP045
-    query: Annotated[Optional[str], typer.Option("--query", "-q", help="Only documents whose title or text contains this.")] = None,  # noqa: UP045
+    outlet: Annotated[str | None, typer.Option(help="Only this outlet.")] = None,
+    query: Annotated[
+        str | None, typer.Option("--query", "-q", help="Only documents whose title or text contains this.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
 ) -> None:
     """List stored documents, newest first."""
@@ -221,11 +293,11 @@ def list_documents(
     if as_json:
         _write("".join(json.dumps(row.to_json(), ensure_ascii=False) + "\n" for row in rows))
         return
-    table = render.Table(show_edge=False)
+    table = Table(show_edge=False)
     for column in ("id", "published", "outlet", "title"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row.id[:12], row.published or "", render.Text(row.outlet or ""), render.Text(row.title or ""))
+        table.add_row(row.id[:12], row.published or "", Text(row.outlet or ""), Text(row.title or ""))
     out.print(table)
     err.print(f"{len(rows)} of {store.count()} documents", highlight=False)
 
@@ -254,7 +326,7 @@ def show(
 def export(
     fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl | semeval | csv")] = "jsonl",
     db: DbOption = None,
-    output: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,  # noqa: UP045
+    output: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,
 ) -> None:
     """Export every stored document with its analyses."""
     if fmt not in render.EXPORT_FORMATS:

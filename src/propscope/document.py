@@ -297,9 +297,7 @@ class Annotations:
         for span in _all_spans(self):
             check_offsets(text, span.start, span.end)
             if text[span.start : span.end] != span.text:
-                raise SpanError(
-                    SpanError.E_TEXT.format(start=span.start, end=span.end, text=span.text[:40])
-                )
+                raise SpanError(SpanError.E_TEXT.format(start=span.start, end=span.end, text=span.text[:40]))
 
     def to_json(self) -> JSON:
         return {

@@ -20,17 +20,12 @@ class IngestError(PropscopeError):
     E_EMPTY = "E010 {source}: the file is empty (or only whitespace). Nothing to analyse."
     E_NOT_FOUND = "E011 {source}: no such file or directory. Check the path."
     E_BINARY = (
-        "E012 {source}: it looks binary ({reason}). propscope reads text, HTML, JSONL, CSV, "
-        "WARC and feeds."
+        "E012 {source}: it looks binary ({reason}). propscope reads text, HTML, JSONL, CSV, WARC and feeds."
     )
     E_TOO_LARGE = (
-        "E013 {source}: {size:,} bytes is over the {limit:,}-byte limit. Split the file or raise "
-        "--max-bytes."
+        "E013 {source}: {size:,} bytes is over the {limit:,}-byte limit. Split the file or raise --max-bytes."
     )
-    E_ENCODING = (
-        "E014 {source}: cannot decode the text ({reason}). Convert it to UTF-8 or pass "
-        "--encoding."
-    )
+    E_ENCODING = "E014 {source}: cannot decode the text ({reason}). Convert it to UTF-8 or pass --encoding."
     E_MALFORMED = "E015 {source}: malformed {kind} ({reason}). Fix or remove the broken part."
     E_NO_TEXT = "E016 {source}: no article text found ({reason})."
     E_FIELD = (
@@ -41,12 +36,9 @@ class IngestError(PropscopeError):
         "E018 {source}: unknown input format. propscope reads .txt, .html, .jsonl, .csv, .warc, "
         ".warc.gz, RSS/Atom feeds, URLs and '-' for stdin."
     )
-    E_DUPLICATE = (
-        "E019 {source}: same text as {first} (document {id}); skipped as a duplicate."
-    )
+    E_DUPLICATE = "E019 {source}: same text as {first} (document {id}); skipped as a duplicate."
     E_UNEXPECTED = (
-        "E030 {source}: unexpected error while reading it ({reason}). Please report this with "
-        "the file."
+        "E030 {source}: unexpected error while reading it ({reason}). Please report this with the file."
     )
     E_NOT_ONE = (
         "E031 {source}: holds {count} documents but load() reads exactly one. Use "
@@ -72,9 +64,7 @@ class FetchError(IngestError):
     )
     E_UNREACHABLE = "E022 {url}: cannot fetch ({reason}). Check the address and your connection."
     E_STATUS = "E023 {url}: the server answered HTTP {status}."
-    E_CONTENT_TYPE = (
-        "E024 {url}: content type {content_type!r} is not a web page, text or feed."
-    )
+    E_CONTENT_TYPE = "E024 {url}: content type {content_type!r} is not a web page, text or feed."
     E_REDIRECTS = "E025 {url}: more than {limit} redirects."
     E_BAD_URL = "E026 {url}: not a valid URL ({reason})."
     E_TOO_LARGE = (
@@ -126,12 +116,8 @@ class StoreError(PropscopeError):
         "or encoding); its spans would point into the wrong text. Analyse the stored text "
         "(`propscope show {id}`) or delete the document first."
     )
-    E_DATE = (
-        "E305 {value!r} is not an ISO 8601 date or time (e.g. 2022-01-05 or 2022-01-05T10:00Z)."
-    )
-    E_WRITE = (
-        "E306 cannot write to the store at {url} ({reason}); nothing from this batch was saved."
-    )
+    E_DATE = "E305 {value!r} is not an ISO 8601 date or time (e.g. 2022-01-05 or 2022-01-05T10:00Z)."
+    E_WRITE = "E306 cannot write to the store at {url} ({reason}); nothing from this batch was saved."
     E_NO_ANALYZER = (
         "E307 result for document {id} has annotations but no analyser names in "
         "Result.analyzers, so they cannot be stored by analyser version."

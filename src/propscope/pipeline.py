@@ -40,12 +40,10 @@ class Pipeline:
         for analyzer in self.analyzers:
             found = analyzer.analyze(docs, layers)
             if len(found) != len(docs):
-                message = AnalyzerError.E_OUTPUT.format(
-                    name=analyzer.name, got=len(found), want=len(docs)
-                )
+                message = AnalyzerError.E_OUTPUT.format(name=analyzer.name, got=len(found), want=len(docs))
                 raise AnalyzerError(message)
-            for doc, annotations in zip(docs, found, strict=True):
-                annotations.check(doc.text)
+            for doc, made in zip(docs, found, strict=True):
+                made.check(doc.text)
             layers = [old.merge(new) for old, new in zip(layers, found, strict=True)]
         return [Result(doc, ann, self.versions) for doc, ann in zip(docs, layers, strict=True)]
 

@@ -13,6 +13,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
@@ -20,14 +21,27 @@ from rich.table import Table
 from rich.text import Text
 
 from propscope.document import Result, TechniqueSpan
+from propscope.techniques import BY_NAME
 
 FORMATS = ("text", "json", "jsonl", "semeval", "html")
 EXPORT_FORMATS = ("jsonl", "semeval", "csv")
 
 # Okabe-Ito and Tol's muted palettes: distinguishable with the common colour-vision deficiencies.
 _FALLBACK_COLOURS = (
-    "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7",
-    "#88CCEE", "#44AA99", "#117733", "#999933", "#DDCC77", "#CC6677", "#AA4499",
+    "#E69F00",
+    "#56B4E9",
+    "#009E73",
+    "#F0E442",
+    "#0072B2",
+    "#D55E00",
+    "#CC79A7",
+    "#88CCEE",
+    "#44AA99",
+    "#117733",
+    "#999933",
+    "#DDCC77",
+    "#CC6677",
+    "#AA4499",
 )
 
 
@@ -42,15 +56,13 @@ class TechniqueInfo:
 
 
 def technique_info(name: str) -> TechniqueInfo:
-    """Label, colour and definition from the technique table, with a stable fallback."""
-    try:
-        from propscope.techniques import describe
-    except ImportError:  # the table ships with the technique model
-        describe = None
-    if describe is not None:
-        found = describe(name)
-        if found is not None:
-            return TechniqueInfo(name, found.label, found.colour, found.definition)
+    """Label, colour and definition from the technique table; a stable colour for unknown names.
+
+    Third-party analysers may emit technique names outside the 14 SemEval classes.
+    """
+    found = BY_NAME.get(name)
+    if found is not None:
+        return TechniqueInfo(name, found.label, found.colour, found.definition)
     colour = _FALLBACK_COLOURS[sum(map(ord, name)) % len(_FALLBACK_COLOURS)]
     return TechniqueInfo(name, name.replace("_", " "), colour)
 
@@ -73,8 +85,19 @@ def to_semeval(results: Iterable[Result]) -> str:
 
 
 CSV_COLUMNS = (
-    "id", "title", "author", "outlet", "url", "published", "language",
-    "words", "techniques", "top_technique", "claims", "actors", "narratives",
+    "id",
+    "title",
+    "author",
+    "outlet",
+    "url",
+    "published",
+    "language",
+    "words",
+    "techniques",
+    "top_technique",
+    "claims",
+    "actors",
+    "narratives",
 )
 
 
@@ -86,12 +109,23 @@ def to_csv(results: Iterable[Result]) -> str:
     for result in results:
         doc = result.document
         top = Counter(s.technique for s in result.techniques).most_common(1)
-        writer.writerow([
-            doc.id, doc.title, doc.author, doc.outlet, doc.url, doc.published, doc.language,
-            result.stats.get("words", ""), len(result.techniques), top[0][0] if top else "",
-            len(result.claims), "; ".join(e.actor for e in result.entities),
-            "; ".join(n.title for n in result.narratives),
-        ])
+        writer.writerow(
+            [
+                doc.id,
+                doc.title,
+                doc.author,
+                doc.outlet,
+                doc.url,
+                doc.published,
+                doc.language,
+                result.stats.get("words", ""),
+                len(result.techniques),
+                top[0][0] if top else "",
+                len(result.claims),
+                "; ".join(e.actor for e in result.entities),
+                "; ".join(n.title for n in result.narratives),
+            ]
+        )
     return buffer.getvalue()
 
 
@@ -99,7 +133,7 @@ def segments(text: str, spans: Sequence[TechniqueSpan]) -> list[tuple[int, int, 
     """Cut the text at every span boundary, so overlapping spans are shown, not dropped."""
     cuts = sorted({0, len(text), *(s.start for s in spans), *(s.end for s in spans)})
     pieces = []
-    for start, end in zip(cuts, cuts[1:], strict=False):
+    for start, end in pairwise(cuts):
         active = [s for s in spans if s.start <= start and end <= s.end]
         pieces.append((start, end, active))
     return pieces
@@ -122,8 +156,12 @@ def _header(result: Result) -> Text:
     header = Text()
     header.append(doc.title or "(untitled)", style="bold")
     for label, value in (
-        ("author", doc.author), ("outlet", doc.outlet), ("published", doc.published),
-        ("language", doc.language), ("url", doc.url), ("id", doc.id),
+        ("author", doc.author),
+        ("outlet", doc.outlet),
+        ("published", doc.published),
+        ("language", doc.language),
+        ("url", doc.url),
+        ("id", doc.id),
     ):
         if value:
             header.append(f"\n{label}: ", style="dim")
@@ -160,8 +198,12 @@ def _actors_table(result: Result) -> Table:
         table.add_column(column)
     for entity in result.entities:
         table.add_row(
-            Text(entity.actor), entity.label, str(len(entity.mentions)), entity.role,
-            str(entity.roles.get("blamed", 0)), str(entity.roles.get("authority", 0)),
+            Text(entity.actor),
+            entity.label,
+            str(len(entity.mentions)),
+            entity.role,
+            str(entity.roles.get("blamed", 0)),
+            str(entity.roles.get("authority", 0)),
         )
     return table
 
@@ -178,9 +220,11 @@ def _narratives_table(result: Result) -> Table:
 
 def _stats_line(result: Result) -> Text:
     stats = result.stats
-    parts = [f"{key.replace('_', ' ')}: {stats[key]}" for key in (
-        "words", "sentences", "flesch_kincaid_grade", "misspelling_rate"
-    ) if stats.get(key) is not None]
+    parts = [
+        f"{key.replace('_', ' ')}: {stats[key]}"
+        for key in ("words", "sentences", "flesch_kincaid_grade", "misspelling_rate")
+        if stats.get(key) is not None
+    ]
     if stats.get("misspellings"):
         parts.append("misspelt: " + ", ".join(stats["misspellings"]))
     return Text(" · ".join(parts), style="dim")
@@ -192,7 +236,8 @@ def terminal_view(result: Result) -> RenderableType:
     if result.techniques:
         parts.append(_legend(result))
     for rows, table in (
-        (result.claims, _claims_table), (result.entities, _actors_table),
+        (result.claims, _claims_table),
+        (result.entities, _actors_table),
         (result.narratives, _narratives_table),
     ):
         if rows:
@@ -245,8 +290,7 @@ def _mark(piece: str, active: list[TechniqueSpan]) -> str:
 def _html_table(title: str, header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>"
-        for row in rows
+        "<tr>" + "".join(f"<td>{html.escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows
     )
     return f"<h2>{html.escape(title)}</h2><table><tr>{head}</tr>{body}</table>"
 
@@ -264,14 +308,24 @@ def to_html(result: Result) -> str:
     )
     meta = " · ".join(html.escape(str(v)) for v in (doc.author, doc.outlet, doc.published, doc.language) if v)
     tables = [
-        _html_table("Claims", ("score", "speaker", "claim"), (
-            (f"{c.score:.2f}", c.speaker.text if c.speaker else "", c.text) for c in result.claims)),
-        _html_table("Actors", ("actor", "mentions", "role"), (
-            (e.actor, len(e.mentions), e.role) for e in result.entities)),
-        _html_table("Narratives", ("score", "narrative"), (
-            (f"{n.score:.2f}", n.title) for n in result.narratives)),
+        _html_table(
+            "Claims",
+            ("score", "speaker", "claim"),
+            ((f"{c.score:.2f}", c.speaker.text if c.speaker else "", c.text) for c in result.claims),
+        ),
+        _html_table(
+            "Actors",
+            ("actor", "mentions", "role"),
+            ((e.actor, len(e.mentions), e.role) for e in result.entities),
+        ),
+        _html_table(
+            "Narratives", ("score", "narrative"), ((f"{n.score:.2f}", n.title) for n in result.narratives)
+        ),
     ]
     return _PAGE.format(
-        title=html.escape(doc.title or "(untitled)"), meta=meta, legend=legend,
-        article=article, tables="\n".join(tables),
+        title=html.escape(doc.title or "(untitled)"),
+        meta=meta,
+        legend=legend,
+        article=article,
+        tables="\n".join(tables),
     )

@@ -49,7 +49,14 @@ def _candidate_words(text: str) -> list[str]:
     return candidates
 
 
-_BRITISH_TO_US = (("ise", "ize"), ("isa", "iza"), ("our", "or"), ("tre", "ter"), ("lled", "led"), ("ence", "ense"))
+_BRITISH_TO_US = (
+    ("ise", "ize"),
+    ("isa", "iza"),
+    ("our", "or"),
+    ("tre", "ter"),
+    ("lled", "led"),
+    ("ence", "ense"),
+)
 
 
 def _us_spellings(word: str) -> list[str]:

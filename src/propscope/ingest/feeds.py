@@ -7,6 +7,7 @@ instead, through the same safe fetcher as any URL.
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
@@ -24,6 +25,8 @@ from propscope.ingest._common import (
 from propscope.ingest.html import fragment_text
 
 Follow = Callable[[str], Items]
+# RSS <author> is "email (Name)"; feedparser's own split of it is unreliable.
+_RSS_AUTHOR = re.compile(r"^\S+@\S+\s+\((?P<name>[^)]+)\)$")
 
 
 def _published(entry: Mapping[str, Any]) -> str | None:
@@ -31,6 +34,14 @@ def _published(entry: Mapping[str, Any]) -> str | None:
     if not parsed:
         return None
     return datetime.fromtimestamp(calendar.timegm(parsed), UTC).isoformat()
+
+
+def _author(entry: Mapping[str, Any]) -> str | None:
+    author = entry.get("author")
+    if not author:
+        return None
+    match = _RSS_AUTHOR.match(author.strip())
+    return match["name"].strip() if match else str(author)
 
 
 def _content(entry: Mapping[str, Any]) -> str:
@@ -49,7 +60,7 @@ def entry_document(entry: Mapping[str, Any], source: str, outlet: str | None) ->
         text,
         source=source,
         title=entry.get("title"),
-        author=entry.get("author"),
+        author=_author(entry),
         outlet=outlet,
         url=entry.get("link"),
         published=_published(entry),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import cache
 from typing import Any, BinaryIO
 
 from propscope.config import IngestOptions
@@ -18,10 +19,24 @@ from propscope.ingest.text import normalise_whitespace, tidy
 MAX_TREE_SIZE = 100_000
 # Trafilatura joins paragraphs with one newline; we separate paragraphs by a blank line, as in
 # the plain-text reader, so every document's text has the same paragraph shape.
+# Fewer words than this is not an article: on pages without one, trafilatura falls back to
+# navigation ("Home"), while even the shortest news briefs run to a sentence or two.
+MIN_ARTICLE_WORDS = 8
 _PARAGRAPH_BREAK = re.compile(r"\n+")
 _BLOCK_TAGS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr")
 
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)  # its per-page warnings are noise
+
+
+@cache
+def _config() -> Any:
+    """Trafilatura's settings with our tree cap and no signal-based timeout (unsafe in threads)."""
+    from trafilatura.settings import use_config
+
+    config = use_config()
+    config.set("DEFAULT", "MAX_TREE_SIZE", str(MAX_TREE_SIZE))
+    config.set("DEFAULT", "EXTRACTION_TIMEOUT", "0")
+    return config
 
 
 def _extract(html: str, url: str | None) -> Any:
@@ -33,7 +48,7 @@ def _extract(html: str, url: str | None) -> Any:
         include_comments=False,
         include_tables=False,
         with_metadata=True,
-        max_tree_size=MAX_TREE_SIZE,
+        config=_config(),
         date_extraction_params={"extensive_search": False, "original_date": True},
     )
 
@@ -53,7 +68,7 @@ def html_document(html: str, source: str, *, url: str | None = None) -> Document
     except Exception as exc:  # lxml/trafilatura raise many types on hostile markup
         raise fail(IngestError.E_MALFORMED, source, kind="HTML", reason=repr(exc)) from exc
     text = _body(result.text or "", result.title) if result is not None else ""
-    if not text:
+    if len(text.split()) < MIN_ARTICLE_WORDS:
         raise fail(IngestError.E_NO_TEXT, source, reason="the page has no main text block")
     return build_document(
         text,

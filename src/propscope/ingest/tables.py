@@ -60,6 +60,7 @@ def record_document(record: Mapping[str, Any], source: str, options: IngestOptio
     """
     fields = options.fields
     named = {fields.text, fields.title, fields.author, fields.outlet, fields.url, fields.published}
+    named.add(fields.id or fields.text)
     meta = {k: v for k, v in record.items() if k not in named and isinstance(v, _SCALARS)}
     if fields.id and (record_id := _field(record, fields.id)):
         meta["record_id"] = record_id

@@ -44,6 +44,7 @@ def query_moment(value: datetime | date | str) -> datetime:
 
 
 def document_row(doc: Document, now: datetime) -> JSON:
+    check_json(doc.id, "meta", dict(doc.meta))
     return {
         "id": doc.id,
         "text": doc.text,
@@ -124,7 +125,6 @@ def analysis_payloads(
     owners = layer_owners(names, produced)
     payloads = {name: {layer: layers[layer] for layer in owners[name]} for name in names}
     check_json(result.document.id, "the annotations", payloads)
-    check_json(result.document.id, "meta", dict(result.document.meta))
     return payloads
 
 

@@ -116,7 +116,8 @@ def as_web_error(exc: PropscopeError) -> WebError:
     if isinstance(exc, (IngestError, FetchError)):
         status = 422
     elif isinstance(exc, StoreError):
-        status = STORE_STATUS.get(exc.code, 503)
+        code = str(exc).split(" ", 1)[0]
+        status = STORE_STATUS.get(code, 503)
     else:
         status = 500
     error = WebError(str(exc) if str(exc).startswith("E") else f"{exc.code} {exc}", status)

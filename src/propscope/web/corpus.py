@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from propscope.errors import StoreError, WebError
+from propscope.errors import WebError
 from propscope.web import queries
 from propscope.web.queries import Filters
 from propscope.web.service import Workbench
@@ -29,7 +29,7 @@ def outlet_profile(bench: Workbench, outlet: str) -> JSON:
     engine = bench.store.engine
     found = [row for row in queries.outlets(engine) if row["outlet"] == outlet]
     if not found:
-        raise StoreError(f"E301 no documents from outlet {outlet!r} in the store.")
+        raise WebError(WebError.E_NOT_FOUND.format(path=f"/outlets/{outlet}"), 404)
     f = Filters(outlet=outlet)
     rows, _ = queries.list_documents(engine, f, 20, 0)
     top = [

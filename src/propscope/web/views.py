@@ -50,6 +50,7 @@ class Piece:
     starts: tuple[int, ...]  # spans that begin here (they get a numbered tag)
     css: str
     anchor: bool
+    title: str
 
 
 def _cuts(length: int, boundaries: Iterable[int]) -> list[int]:
@@ -80,7 +81,9 @@ def pieces(result: Result, spans: Sequence[TechniqueSpan], visible: set[int]) ->
         active = tuple(i for i, s in enumerate(spans) if s.start <= start and end <= s.end)
         begins = tuple(i for i in active if spans[i].start == start)
         css = _classes(spans, active, visible)
-        out.append(Piece(start, end, text[start:end], active, begins, css, start in anchors))
+        title = "; ".join(f"{technique_info(spans[i].technique).label} ({spans[i].score:.2f})"
+                          for i in active)
+        out.append(Piece(start, end, text[start:end], active, begins, css, start in anchors, title))
     return out
 
 

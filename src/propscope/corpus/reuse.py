@@ -1,0 +1,239 @@
+"""Near-duplicate documents and shared passages, found with MinHash LSH and verified exactly.
+
+LSH (16 bands over the stored 64-permutation signatures) only proposes candidates; every pair is
+then checked on the real text: the Jaccard similarity of the two passages' 4-word shingle sets
+must reach the threshold. So no pair below the threshold is ever reported; what LSH can do is
+miss a pair (recall, measured by `benchmarks/corpus.py`). Passages linked by verified pairs form
+a group; groups over (nearly) the same documents are one copied text and are merged.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from propscope.corpus import _text
+from propscope.corpus import signatures as sigs
+from propscope.corpus._unionfind import UnionFind
+from propscope.corpus.index import DocMeta, LoadedIndex, fetch_texts, load_index, update_index
+from propscope.store import Store
+
+# A verified copy shares at least half of its 4-word shingles: a passage reposted with a few
+# edits (5-10% of words) scores 0.5-0.8, two articles on one topic in their own words < 0.15.
+PASSAGE_JACCARD = 0.5
+DUPLICATE_JACCARD = 0.8  # whole documents: a repost with its own header/footer still scores > 0.8
+# Passage groups whose document sets overlap this much (Jaccard) are one copied article.
+GROUP_MERGE = 0.5
+
+
+@dataclass(frozen=True)
+class ReuseGroup:
+    """Documents that share a passage, ordered by publication (undated ones last)."""
+
+    passage: str
+    documents: tuple[DocMeta, ...]
+    similarity: float  # the lowest verified Jaccard among the pairs that link the group
+
+    @property
+    def first(self) -> DocMeta:
+        return self.documents[0]
+
+    @property
+    def outlets(self) -> list[str]:
+        return sorted({d.outlet for d in self.documents if d.outlet})
+
+    @property
+    def spread(self) -> timedelta | None:
+        """First to last publication among the dated documents."""
+        times = [d.published_at for d in self.documents if d.published_at]
+        return max(times) - min(times) if len(times) > 1 else None
+
+    def to_json(self) -> dict[str, Any]:
+        spread = self.spread
+        return {
+            "passage": self.passage,
+            "documents": [d.to_json() for d in self.documents],
+            "first": self.first.to_json(),
+            "outlets": self.outlets,
+            "spread_seconds": spread.total_seconds() if spread is not None else None,
+            "similarity": round(self.similarity, 4),
+        }
+
+
+@dataclass
+class ReuseReport:
+    """What `propscope corpus reuse` found, and what it cost."""
+
+    groups: list[ReuseGroup]
+    duplicates: list[ReuseGroup]
+    documents: int = 0
+    passages: int = 0
+    hashed: int = 0
+    index_bytes: int = 0
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "groups": [g.to_json() for g in self.groups],
+            "duplicates": [g.to_json() for g in self.duplicates],
+            "index": {
+                "documents": self.documents,
+                "passages": self.passages,
+                "newly_hashed": self.hashed,
+                "index_bytes": self.index_bytes,
+                **self.stats,
+            },
+        }
+
+
+def find_reuse(
+    store: Store,
+    threshold: float = PASSAGE_JACCARD,
+    duplicate_threshold: float = DUPLICATE_JACCARD,
+    on_progress: Callable[[int], None] | None = None,
+) -> ReuseReport:
+    """Index what is new in the store, then find shared passages and near-duplicate documents.
+
+    Args:
+        store: the corpus.
+        threshold: minimum exact Jaccard (4-word shingles) for two passages to count as copies.
+        duplicate_threshold: the same for whole documents.
+        on_progress: called with the number of documents hashed after each indexing batch.
+
+    Returns:
+        The groups, most outlets first, and index figures.
+    """
+    hashed = update_index(store, on_progress)
+    passages = load_index(store, "passage")
+    groups, stats = _groups(store, passages, threshold, merge=True)
+    whole = load_index(store, "document")
+    duplicates, _ = _groups(store, whole, duplicate_threshold, merge=False)
+    return ReuseReport(
+        groups, duplicates, len(whole), len(passages), hashed, passages.nbytes + whole.nbytes, stats
+    )
+
+
+def _groups(
+    store: Store, index: LoadedIndex, threshold: float, merge: bool
+) -> tuple[list[ReuseGroup], dict[str, int]]:
+    linker = _Linker(store, index, threshold)
+    for bucket in _buckets(index):
+        linker.link(bucket)
+    components = linker.components()
+    if merge:
+        components = _merge_by_documents(index, components)
+    groups = [_group(index, rows, linker) for rows in components]
+    groups.sort(key=lambda g: (-len(g.outlets), -len(g.documents), g.first.id))
+    return groups, {"candidates": len(linker.hashes), "verified_pairs": linker.checked}
+
+
+def _buckets(index: LoadedIndex) -> Iterator[npt.NDArray[np.int64]]:
+    """Rows that share a band key, band by band, when they come from more than one document."""
+    for band in range(sigs.BANDS):
+        column = index.keys[:, band]
+        order = np.argsort(column, kind="stable")
+        ordered = column[order]
+        cuts = np.flatnonzero(ordered[1:] != ordered[:-1]) + 1
+        starts, ends = np.r_[0, cuts], np.r_[cuts, len(ordered)]
+        for start, end in zip(starts[ends - starts > 1], ends[ends - starts > 1], strict=True):
+            bucket = order[start:end]
+            if len(np.unique(index.doc[bucket])) > 1:
+                yield bucket
+
+
+class _Linker:
+    """Union-find over passages, joined only by pairs whose exact Jaccard passes the threshold."""
+
+    def __init__(self, store: Store, index: LoadedIndex, threshold: float) -> None:
+        self.index = index
+        self.threshold = threshold
+        self.sets = UnionFind(len(index))
+        self.texts = _candidate_texts(store, index)
+        self.hashes = {row: _text.shingle_hashes(text) for row, text in self.texts.items()}
+        self.similarity: dict[int, float] = {}
+        self.rejected: set[tuple[int, int]] = set()
+        self.checked = 0
+
+    def link(self, bucket: npt.NDArray[np.int64]) -> None:
+        """Leader clustering inside one bucket: a row joins the first leader it verifies against."""
+        leaders: list[int] = []
+        for row in bucket.tolist():
+            if not any(self._join(leader, row) for leader in leaders):
+                leaders.append(row)
+
+    def _join(self, a: int, b: int) -> bool:
+        if self.sets.find(a) == self.sets.find(b):
+            return True
+        pair = (min(a, b), max(a, b))
+        if self.index.doc[a] == self.index.doc[b] or pair in self.rejected:
+            return False
+        self.checked += 1
+        score = _text.jaccard(self.hashes[a], self.hashes[b])
+        if score < self.threshold:
+            self.rejected.add(pair)
+            return False
+        low = min(score, self.similarity.get(self.sets.find(a), 1.0), self.similarity.get(self.sets.find(b), 1.0))
+        self.similarity[self.sets.union(a, b)] = low
+        return True
+
+    def components(self) -> list[list[int]]:
+        """Linked rows by set, keeping sets that span at least two documents."""
+        by_root: dict[int, list[int]] = defaultdict(list)
+        for row in self.texts:
+            by_root[self.sets.find(row)].append(row)
+        return [rows for rows in by_root.values() if len({int(self.index.doc[r]) for r in rows}) > 1]
+
+
+def _candidate_texts(store: Store, index: LoadedIndex) -> dict[int, str]:
+    """The text of every row that is in some bucket: only these are ever verified."""
+    mask = np.zeros(len(index), dtype=bool)
+    for bucket in _buckets(index):
+        mask[bucket] = True
+    rows = np.flatnonzero(mask)
+    by_doc: dict[str, list[int]] = defaultdict(list)
+    for row in rows.tolist():
+        by_doc[index.docs[index.doc[row]].id].append(row)
+    texts: dict[int, str] = {}
+    for doc_id, text in fetch_texts(store, list(by_doc)):
+        for row in by_doc[doc_id]:
+            texts[row] = text[index.start[row] : index.end[row]]
+    return texts
+
+
+def _merge_by_documents(index: LoadedIndex, components: list[list[int]]) -> list[list[int]]:
+    """Join passage sets over (nearly) the same documents: one copied article, not N campaigns."""
+    doc_sets = [frozenset(int(index.doc[r]) for r in rows) for rows in components]
+    sets = UnionFind(len(components))
+    by_doc: dict[int, list[int]] = defaultdict(list)
+    for i, docs in enumerate(doc_sets):
+        for doc in docs:
+            for j in by_doc[doc]:
+                if len(docs & doc_sets[j]) / len(docs | doc_sets[j]) >= GROUP_MERGE:
+                    sets.union(i, j)
+            by_doc[doc].append(i)
+    merged: dict[int, list[int]] = defaultdict(list)
+    for i, rows in enumerate(components):
+        merged[sets.find(i)].extend(rows)
+    return list(merged.values())
+
+
+def _published_order(doc: DocMeta) -> tuple[bool, datetime, str]:
+    return (doc.published_at is None, doc.published_at or datetime.min, doc.id)
+
+
+def _group(index: LoadedIndex, rows: list[int], linker: _Linker) -> ReuseGroup:
+    """A group: its documents by publication, and the shared text as the first publisher has it."""
+    by_doc: dict[int, list[int]] = defaultdict(list)
+    for row in rows:
+        by_doc[int(index.doc[row])].append(row)
+    docs = sorted((index.docs[d] for d in by_doc), key=_published_order)
+    first = next(d for d in by_doc if index.docs[d].id == docs[0].id)
+    passage = "\n\n".join(linker.texts[r] for r in sorted(by_doc[first], key=lambda r: int(index.start[r])))
+    similarity = min(linker.similarity.get(linker.sets.find(r), 1.0) for r in rows)
+    return ReuseGroup(passage, tuple(docs), similarity)

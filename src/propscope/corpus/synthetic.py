@@ -1,0 +1,168 @@
+"""A synthetic news corpus with planted copy-paste campaigns and known ground truth.
+
+For tests and `benchmarks/corpus.py`: every word is generated here from small invented word lists
+(no real article text). Planted on top of organic articles:
+- campaigns: one passage copied, with light edits, by several outlets within a few hours;
+- slow reuse: a passage copied by several outlets over weeks (reuse, but not coordinated);
+- syndication: a passage shared by two outlets (reuse, below the campaign minimum);
+- paraphrase decoys: one story retold in fresh words by several outlets within an hour (not reuse);
+- outlet footers: the same boilerplate paragraph under every article of an outlet.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+_NAMES = ("Orlen", "Vasquez", "Tamberg", "Kiro", "Hallan", "Meduro", "Pirsk", "Ostrava", "Lunde",
+          "Zarek", "Fennick", "Qadir", "Bellamy", "Ruslan", "Ingram", "Teodor", "Maelis", "Corvin")
+_BODIES = ("the ministry", "the council", "the northern alliance", "a trade bloc", "the coalition",
+           "the central bank", "an energy consortium", "the port authority", "the assembly",
+           "a regional governor", "the defence office", "a monitoring mission", "the senate")
+_PLACES = ("Valdoria", "Kestrel Bay", "Morrow", "the eastern provinces", "Trelany", "Ashgrove",
+           "Port Elling", "the river delta", "Sarnik", "Halvard", "the border region", "Lomasz")
+_VERBS = ("accused", "warned", "praised", "blamed", "thanked", "questioned", "criticised",
+          "defended", "challenged", "welcomed", "condemned", "supported", "ignored", "mocked")
+_THINGS = ("grain exports", "pipeline tariffs", "election observers", "a water treaty",
+           "foreign advisers", "the fishing quota", "rail contracts", "a vaccine shipment",
+           "border patrols", "bond auctions", "the new curfew", "cyber attacks", "fuel subsidies",
+           "port inspections", "a mining licence", "student protests", "troop rotations")
+_ADVERBS = ("sharply", "quietly", "openly", "repeatedly", "cautiously", "bluntly", "suddenly")
+_TIMES = ("on Monday", "late on Tuesday", "this week", "after midnight", "on Friday morning",
+          "during a press call", "at the summit", "in a late statement", "before the vote")
+_LINKS = ("while", "because", "after", "although", "even as", "just as", "since")
+_TEMPLATES = (
+    "{name} of {body} {adverb} {verb} {body2} over {thing} {time}, {link} {place} {verb2} {thing2}.",
+    "In {place}, {body} {verb} {name} {time} {link} {thing} {adverb} stalled near {place2}.",
+    "{name} {adverb} told reporters {time} that {body} {verb} {thing} {link} {body2} {verb2} {place}.",
+    "Officials in {place} {verb} {thing} {time}; {name} said {body} {adverb} {verb2} {thing2}.",
+    "{body} {verb} {place} over {thing}, {link} {name} {adverb} {verb2} {body2} {time}.",
+)
+_EDITS = ("reportedly", "allegedly", "officially", "now", "again", "also", "still")
+
+
+@dataclass
+class Plant:
+    """One planted shared passage and who published it."""
+
+    kind: str  # campaign | slow | syndication | decoy | footer
+    passage: str
+    documents: list[str] = field(default_factory=list)  # record urls, first publisher first
+    outlets: list[str] = field(default_factory=list)
+    times: list[datetime] = field(default_factory=list)
+
+
+@dataclass
+class Corpus:
+    """Records in the JSONL field mapping (`text`, `title`, `outlet`, `url`, `published`)."""
+
+    records: list[dict[str, Any]]
+    plants: list[Plant]
+
+    def of_kind(self, *kinds: str) -> list[Plant]:
+        return [p for p in self.plants if p.kind in kinds]
+
+
+class _Writer:
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def sentence(self) -> str:
+        r = self.rng
+        slots = {
+            "name": r.choice(_NAMES), "body": r.choice(_BODIES), "body2": r.choice(_BODIES),
+            "place": r.choice(_PLACES), "place2": r.choice(_PLACES), "verb": r.choice(_VERBS),
+            "verb2": r.choice(_VERBS), "thing": r.choice(_THINGS), "thing2": r.choice(_THINGS),
+            "adverb": r.choice(_ADVERBS), "time": r.choice(_TIMES), "link": r.choice(_LINKS),
+        }
+        text = r.choice(_TEMPLATES).format(**slots)
+        return text[0].upper() + text[1:]
+
+    def paragraph(self, sentences: int = 3) -> str:
+        return " ".join(self.sentence() for _ in range(sentences))
+
+    def edit(self, text: str, rate: float) -> str:
+        """A lightly edited copy: a word here and there inserted, as re-posters do."""
+        words = text.split(" ")
+        out: list[str] = []
+        for word in words:
+            if self.rng.random() < rate:
+                out.append(self.rng.choice(_EDITS))
+            out.append(word)
+        return " ".join(out)
+
+
+@dataclass
+class _Options:
+    documents: int
+    outlets: int
+    campaigns: int
+    seed: int
+    start: datetime = datetime(2024, 1, 1)
+    days: int = 180
+    edit_rate: float = 0.03
+
+
+def generate(documents: int = 1000, outlets: int = 20, campaigns: int = 10, seed: int = 7) -> Corpus:
+    """A corpus of about `documents` articles with `campaigns` planted campaigns (and decoys).
+
+    Args:
+        documents: total articles (planted ones included).
+        outlets: distinct outlets, `outlet-NN.example`.
+        campaigns: planted coordinated campaigns; slow reuse, syndication pairs and paraphrase
+            decoys are planted in proportion (half as many each).
+        seed: the same seed gives the same corpus.
+    """
+    options = _Options(documents, outlets, campaigns, seed)
+    rng = random.Random(seed)
+    writer = _Writer(rng)
+    names = [f"outlet-{i:02d}.example" for i in range(outlets)]
+    footers = {name: f"{name} {writer.paragraph(2)} Subscribe to {name} for more." for name in names}
+    plants = _plan(writer, names, options)
+    records: list[dict[str, Any]] = []
+    for plant in plants:
+        for outlet, when in zip(plant.outlets, plant.times, strict=True):
+            body = plant.passage if plant.kind == "decoy" else writer.edit(plant.passage, options.edit_rate)
+            records.append(_article(writer, outlet, when, footers[outlet], inserted=body))
+            plant.documents.append(records[-1]["url"])
+        if plant.kind == "decoy":
+            plant.passage = ""
+    while len(records) < documents:
+        outlet = rng.choice(names)
+        when = options.start + timedelta(seconds=rng.uniform(0, options.days * 86400))
+        records.append(_article(writer, outlet, when, footers[outlet]))
+    rng.shuffle(records)
+    return Corpus(records, plants + [Plant("footer", text, [], [o]) for o, text in footers.items()])
+
+
+def _plan(writer: _Writer, names: list[str], options: _Options) -> list[Plant]:
+    rng, plants = writer.rng, []
+    kinds = ["campaign"] * options.campaigns + ["slow", "syndication", "decoy"] * max(options.campaigns // 2, 1)
+    for kind in kinds:
+        count = {"campaign": rng.randint(3, 8), "slow": rng.randint(3, 5), "syndication": 2}.get(kind, 4)
+        spread = {"campaign": 6 * 3600, "slow": 30 * 86400, "syndication": 3 * 86400}.get(kind, 3600)
+        start = options.start + timedelta(seconds=rng.uniform(0, (options.days - 35) * 86400))
+        offsets = sorted(rng.uniform(0, spread) for _ in range(count))
+        if kind == "slow":  # spaced out: no three copies fall within a few days of each other
+            offsets = [i * spread / (count - 1) + rng.uniform(0, 3600) for i in range(count)]
+        outlets = rng.sample(names, count)
+        times = [start + timedelta(seconds=o) for o in offsets]
+        plants.append(Plant(kind, writer.paragraph(rng.randint(3, 5)), [], outlets, times))
+    return plants
+
+
+def _article(writer: _Writer, outlet: str, when: datetime, footer: str, inserted: str = "") -> dict[str, Any]:
+    rng = writer.rng
+    paragraphs = [writer.paragraph(rng.randint(2, 4)) for _ in range(rng.randint(3, 6))]
+    if inserted:
+        paragraphs.insert(rng.randint(0, len(paragraphs)), inserted if inserted else "")
+    number = rng.getrandbits(48)
+    return {
+        "title": writer.sentence()[:70],
+        "text": "\n\n".join([*paragraphs, footer]),
+        "outlet": outlet,
+        "url": f"https://{outlet}/news/{number:012x}",
+        "published": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
