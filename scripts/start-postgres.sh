@@ -74,6 +74,10 @@ ensure_role_and_database() {
     fi
 }
 
+if [ "$(id -u)" != 0 ]; then
+    log "run as root (it installs packages and starts the server as the postgres user)"
+    exit 1
+fi
 install_postgres
 ensure_cluster
 start_cluster

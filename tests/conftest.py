@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import MetaData, create_engine
@@ -52,3 +53,69 @@ def pg_store(pg_url: str) -> Iterator[Store]:
     opened = Store.open(pg_url)
     yield opened
     opened.close()
+
+
+# --- ingestion fixtures (tests/test_ingest_*.py) ---------------------------------------------
+
+INGEST_DATA = Path(__file__).parent / "data" / "ingest"
+SPECIMEN = Path(__file__).parents[1] / ".." / "shared" / "examples" / "neo-kazakhstan-2022.txt"
+PUBLIC_IP = "93.184.215.14"  # any global address: MockTransport never connects to it
+
+
+@pytest.fixture
+def ingest_data() -> Path:
+    """The folder of small, fictional ingestion fixtures."""
+    return INGEST_DATA
+
+
+@pytest.fixture
+def specimen() -> Path:
+    """The real specimen article from ../shared/examples, or a skip saying it is absent."""
+    if not SPECIMEN.is_file():
+        pytest.skip(f"specimen not found at {SPECIMEN.resolve()}: the shared/ examples are absent")
+    return SPECIMEN
+
+
+@pytest.fixture
+def mock_fetcher() -> Iterator[Any]:
+    """Factory: a Fetcher over httpx.MockTransport(handler) whose DNS answers a public address."""
+    import httpx
+
+    from propscope.config import IngestOptions
+    from propscope.ingest.urls import Fetcher
+
+    made: list[Fetcher] = []
+
+    def make(handler: Any, options: Any = None, addresses: Any = (PUBLIC_IP,)) -> Fetcher:
+        client = httpx.Client(transport=httpx.MockTransport(handler))
+        fetcher = Fetcher(options or IngestOptions(), client, resolve=lambda h, p: list(addresses))
+        made.append(fetcher)
+        return fetcher
+
+    yield make
+    for fetcher in made:
+        fetcher.client.close()
+
+
+@pytest.fixture
+def warc_bytes() -> Any:
+    """Factory: a WARC archive (gzipped by default) of (uri, content type, body) responses."""
+    import io
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    def make(responses: Any, gzip: bool = True) -> bytes:
+        buffer = io.BytesIO()
+        writer = WARCWriter(buffer, gzip=gzip)
+        for uri, content_type, body in responses:
+            headers = StatusAndHeaders(
+                "200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1"
+            )
+            record = writer.create_warc_record(
+                uri, "response", payload=io.BytesIO(body), http_headers=headers
+            )
+            writer.write_record(record)
+        return buffer.getvalue()
+
+    return make

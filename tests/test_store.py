@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +28,7 @@ from propscope.document import (
     TechniqueSpan,
 )
 from propscope.errors import StoreError
-from propscope.store import Store
+from propscope.store import Store, _engine
 from propscope.store import store as store_module
 from propscope.store._engine import MIGRATIONS
 from propscope.store.schema import Base, analyses, technique_spans
@@ -58,8 +61,12 @@ def make_result(body: str = TEXT, versions: dict[str, str] | None = None, **meta
     return Result(doc, annotations, versions or DEFAULT_VERSIONS)
 
 
-DEFAULT_VERSIONS = {"stats": "stats-1", "techniques": "t1", "claims": "c1", "entities": "e1"} | {
-    "narratives": "n1"
+DEFAULT_VERSIONS = {
+    "stats": "stats-1",
+    "techniques": "t1",
+    "claims": "c1",
+    "entities": "e1",
+    "narratives": "n1",
 }
 
 
@@ -185,9 +192,7 @@ def test_newer_version_adds_and_same_version_replaces_only_itself(db: Store) -> 
     )
     db.save([rerun])
     with db.engine.connect() as conn:
-        stored = dict(
-            conn.execute(select(technique_spans.c.version, technique_spans.c.technique)).all()
-        )
+        stored = dict(conn.execute(select(technique_spans.c.version, technique_spans.c.technique)).all())
     assert stored == {"1": "Flag_Waving", "2": "Doubt"}
     assert count_rows(db, analyses) == 2
 
@@ -195,22 +200,42 @@ def test_newer_version_adds_and_same_version_replaces_only_itself(db: Store) -> 
 def test_crash_mid_batch_leaves_nothing(db: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     kept = make_result("An earlier article that must survive.", versions={"stats": "1"})
     db.save([kept])
-    calls = []
     real = store_module._upsert_analyses
 
-    def crash_on_second(*args: Any, **kwargs: Any) -> None:
-        calls.append(1)
-        if len(calls) == 2:
-            raise RuntimeError("simulated crash")
-        real(*args, **kwargs)
+    def crash_after_writing(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)  # documents, analyses and spans of the batch are written...
+        raise RuntimeError("simulated crash")  # ...and the process dies before COMMIT
 
-    monkeypatch.setattr(store_module, "_upsert_analyses", crash_on_second)
+    monkeypatch.setattr(store_module, "_upsert_analyses", crash_after_writing)
     batch = [make_result(f"Article number {i}. The West is to blame.") for i in range(3)]
     with pytest.raises(RuntimeError, match="simulated crash"):
         db.save(batch)
     assert [s.id for s in db.list()] == [kept.document.id]
     assert count_rows(db, analyses) == 1
     assert count_rows(db, technique_spans) == len(kept.techniques)
+
+
+KILL_MID_SAVE = """
+import os, sys
+sys.path.insert(0, {tests!r})
+from test_store import make_result
+from propscope.store import Store, store as module
+real = module._upsert_analyses
+def die(*args, **kwargs):
+    real(*args, **kwargs)
+    os._exit(9)  # no rollback, no cleanup: as if the machine lost power
+module._upsert_analyses = die
+Store.open({url!r}).save([make_result(f"Killed batch {{i}}. The West is to blame.") for i in range(5)])
+"""
+
+
+def test_killed_process_mid_save_leaves_nothing(db: Store) -> None:
+    url = db.engine.url.render_as_string(hide_password=False)
+    code = KILL_MID_SAVE.format(tests=str(Path(__file__).parent), url=url)
+    assert subprocess.run([sys.executable, "-c", code], check=False, timeout=120).returncode == 9
+    with Store.open(url) as reopened:
+        assert reopened.count() == 0
+        assert count_rows(reopened, analyses) == count_rows(reopened, technique_spans) == 0
 
 
 @pytest.mark.parametrize(
@@ -236,11 +261,22 @@ def test_driver_error_becomes_e306_and_rolls_back(db: Store) -> None:
     assert db.count() == 0
 
 
-def test_changed_text_for_same_id_is_refused(db: Store) -> None:
-    db.save([make_result("Line one.\nLine two. The West is to blame.")])
-    crlf = make_result("Line one.\r\nLine two. The West is to blame.")
+LF, CRLF = "Line one.\nLine two. The West is to blame.", "Line one.\r\nLine two. The West is to blame."
+
+
+def test_changed_text_for_same_id_is_refused_once_analysed(db: Store) -> None:
+    db.save([make_result(LF)])
     with pytest.raises(StoreError, match="E304"):
-        db.save([crlf])
+        db.save([make_result(CRLF)])
+    db.save([Result(Document(text=CRLF))])  # plain ingest: the analysed text stays
+    assert db.get(Document(text=LF).id).document.text == LF
+
+
+def test_changed_text_is_adopted_while_nothing_points_into_it(db: Store) -> None:
+    db.save_documents([Document(text=LF)])
+    analysed = make_result(CRLF)
+    db.save([analysed])
+    assert db.get(analysed.document.id).to_json() == analysed.to_json()
 
 
 def test_annotations_without_analyzer_are_refused(db: Store) -> None:
@@ -363,9 +399,7 @@ def test_record_errors(db: Store) -> None:
     failures = [_Failure("empty.txt", "E010", "E010 empty.txt: the file is empty")]
     assert db.record_errors(failures, job="job-1") == 1
     db.record_errors([_Failure("bin.dat", "E012", "E012 bin.dat: binary")])
-    assert [(e.source, e.code, e.job) for e in db.errors(job="job-1")] == [
-        ("empty.txt", "E010", "job-1")
-    ]
+    assert [(e.source, e.code, e.job) for e in db.errors(job="job-1")] == [("empty.txt", "E010", "job-1")]
     assert len(db.errors()) == 2
 
 
@@ -399,3 +433,32 @@ def test_same_rows_on_sqlite_and_postgresql(store: Store, pg_store: Store) -> No
         seed_corpus(backend)
         backend.save([make_result()])
     assert snapshot(store) == snapshot(pg_store)
+
+
+@pytest.mark.parametrize("writers", [3])
+def test_concurrent_writers_share_one_sqlite_file(tmp_path: Path, writers: int) -> None:
+    """Batch workers each open the store: BEGIN IMMEDIATE + busy_timeout make them queue, not fail."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    Store.open(url).close()
+
+    def work(worker: int) -> int:
+        with Store.open(url) as own:
+            return sum(own.save([make_result(f"Worker {worker} article {i}.")]) for i in range(10))
+
+    with ThreadPoolExecutor(writers) as pool:
+        saved = sum(pool.map(work, range(writers)))
+    with Store.open(url) as check:
+        assert saved == check.count() == 10 * writers
+
+
+@pytest.mark.parametrize(
+    ("url", "driver"),
+    [
+        ("postgresql://u:p@db.example/x", "postgresql+psycopg"),
+        ("postgres://u:p@db.example/x", "postgresql+psycopg"),
+        ("postgresql+psycopg://u:p@db.example/x", "postgresql+psycopg"),
+        ("sqlite:///x.db", "sqlite"),
+    ],
+)
+def test_urls_are_normalised_to_installed_drivers(url: str, driver: str) -> None:
+    assert _engine._parse(url).drivername == driver

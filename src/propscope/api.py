@@ -14,7 +14,7 @@ from pathlib import Path
 from propscope import ingest
 from propscope.config import IngestOptions
 from propscope.document import Document, Result
-from propscope.errors import PropscopeError
+from propscope.errors import PropscopeError, StoreError
 from propscope.ingest import IngestFailure
 from propscope.pipeline import DEFAULT_BATCH_SIZE, Pipeline
 from propscope.store import Store
@@ -93,14 +93,29 @@ def run(
     while batch := list(islice(stream, batch_size)):
         results = _analyse(batch, pipeline, report)
         if store is not None and results:
-            store.save(results)
-            report.stored += len(results)
+            _store(store, results, pipeline, report)
         for result in results:
             if on_result:
                 on_result(result)
     if store is not None and report.failures:
         store.record_errors(report.failures)
     return report
+
+
+def _store(store: Store, results: list[Result], pipeline: Pipeline | None, report: RunReport) -> None:
+    """Save a batch in one transaction; if it is refused, retry one by one to lose only the bad one."""
+    produced = pipeline.produced if pipeline else None
+    try:
+        report.stored += store.save(results, produced=produced)
+        return
+    except StoreError:
+        pass
+    for result in results:
+        try:
+            store.save([result], produced=produced)
+            report.stored += 1
+        except StoreError as exc:
+            report.failures.append(Failure(_name(result.document), exc.code, str(exc)))
 
 
 def _documents(sources: Sequence[str], options: IngestOptions, report: RunReport) -> Iterator[Document]:

@@ -31,6 +31,11 @@ class Pipeline:
         return [a.name for a in self.analyzers]
 
     @property
+    def produced(self) -> dict[str, tuple[str, ...]]:
+        """Which layers each analyser fills: the store files each layer under its analyser."""
+        return {a.name: a.produces for a in self.analyzers}
+
+    @property
     def versions(self) -> dict[str, str]:
         return {a.name: a.version for a in self.analyzers}
 

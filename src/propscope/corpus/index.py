@@ -91,14 +91,21 @@ def update_index(
 
 def signature_rows(doc_id: str, text: str) -> list[dict[str, Any]]:
     """The rows that index one document: its whole text, then each passage."""
-    whole = _text.Passage(0, len(text), len(_text.words(text)))
-    rows = [_row(doc_id, WHOLE_DOCUMENT, whole, text)]
-    rows += [_row(doc_id, i, p, text) for i, p in enumerate(_text.passages(text))]
+    shingled = _text.Shingled(text)
+    whole = _text.Passage(0, len(text), len(shingled.tokens))
+    matrix = sigs.permuted(shingled.grams)  # once per document; passages take row slices
+    rows = [_row(doc_id, WHOLE_DOCUMENT, whole, sigs.signature_of(matrix))]
+    for part, passage in enumerate(_text.passages(text)):
+        span = shingled.gram_slice(passage.start, passage.end)
+        if span is None:
+            signature = sigs.signature(shingled.grams_of(passage.start, passage.end))
+        else:
+            signature = sigs.signature_of(matrix[span])
+        rows.append(_row(doc_id, part, passage, signature))
     return rows
 
 
-def _row(doc_id: str, part: int, passage: _text.Passage, text: str) -> dict[str, Any]:
-    shingles = _text.shingle_hashes(text[passage.start : passage.end])
+def _row(doc_id: str, part: int, passage: _text.Passage, signature: sigs.Signature) -> dict[str, Any]:
     return {
         "document_id": doc_id,
         "scheme": sigs.SCHEME,
@@ -106,7 +113,7 @@ def _row(doc_id: str, part: int, passage: _text.Passage, text: str) -> dict[str,
         "start": passage.start,
         "end": passage.end,
         "words": passage.words,
-        "signature": sigs.to_bytes(sigs.signature(shingles)),
+        "signature": sigs.to_bytes(signature),
     }
 
 

@@ -9,12 +9,12 @@ estimate, which is fine because every candidate pair is verified exactly afterwa
 
 from __future__ import annotations
 
-import zlib
 from functools import cache
 
 import numpy as np
 import numpy.typing as npt
 from datasketch import MinHash
+from datasketch.minhash import _fmix
 
 from propscope.corpus._text import SHINGLE_WORDS, Hashes
 
@@ -23,8 +23,8 @@ SEED = 1
 # 16 bands of 4 rows: a pair is a candidate with probability 1-(1-J^4)^16, i.e. 0.96 at J=0.65
 # (a copy with 5% of its words edited), 0.64 at J=0.5 and 0.03 at J=0.2 (unrelated text in the
 # same topic). The exact check then removes every candidate below the threshold.
-BANDS = 16
-ROWS = NUM_PERM // BANDS
+BANDS = 21
+ROWS = 3
 # Stored with every signature: a change of shingling or hashing re-hashes the corpus.
 SCHEME = f"w{SHINGLE_WORDS}-crc32-affine32-p{NUM_PERM}-s{SEED}"
 
@@ -32,28 +32,35 @@ Signature = npt.NDArray[np.uint32]
 BandKeys = npt.NDArray[np.uint64]
 
 
-def _crc32(value: bytes) -> int:
-    return zlib.crc32(value)
-
-
 @cache
-def _permutations() -> npt.NDArray[np.uint32]:
-    """The permutation parameters, drawn once per process (datasketch redraws them per MinHash)."""
-    return np.asarray(MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32").permutations)
+def _parameters() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+    """datasketch's affine32 permutations (a, b) for our seed, drawn once per process."""
+    a, b = MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32").permutations
+    return np.asarray(a, dtype=np.uint32), np.asarray(b, dtype=np.uint32)
+
+
+def permuted(grams: Hashes) -> npt.NDArray[np.uint32]:
+    """Every shingle under every permutation, (len(grams), NUM_PERM).
+
+    The same arithmetic as `datasketch.MinHash.update_batch` (affine32 scheme: MurmurHash3
+    finaliser, then a*h+b mod 2^32), done once per document so each passage's signature is a
+    column-wise minimum over a slice of rows; a test checks it against datasketch itself.
+    """
+    a, b = _parameters()
+    mixed = _fmix(grams.astype(np.uint32).reshape(-1, 1), 32)
+    return np.asarray(mixed * a + b, dtype=np.uint32)
+
+
+def signature_of(rows: npt.NDArray[np.uint32]) -> Signature:
+    """The MinHash of the shingles whose permuted rows are given (all ones for no shingles)."""
+    if not len(rows):
+        return np.full(NUM_PERM, np.iinfo(np.uint32).max, dtype=np.uint32)
+    return np.asarray(rows.min(axis=0), dtype=np.uint32)
 
 
 def signature(shingles: Hashes) -> Signature:
-    """The MinHash of a set of shingle hashes (already CRC-32 values, so hashing is identity)."""
-    minhash = MinHash(
-        num_perm=NUM_PERM,
-        seed=SEED,
-        hashfunc=int,
-        permutations=_permutations(),
-        scheme="affine32",
-    )
-    if len(shingles):
-        minhash.update_batch(shingles.tolist())
-    return np.asarray(minhash.hashvalues, dtype=np.uint32)
+    """The MinHash of a set of shingle hashes."""
+    return signature_of(permuted(shingles))
 
 
 def to_bytes(sig: Signature) -> bytes:
@@ -70,7 +77,7 @@ def from_blobs(blobs: list[bytes]) -> npt.NDArray[np.uint32]:
 
 def band_keys(sigs: npt.NDArray[np.uint32]) -> BandKeys:
     """One 64-bit key per band per row ((n, BANDS) array): equal keys put passages in one bucket."""
-    rows = sigs.reshape(len(sigs), BANDS, ROWS).astype(np.uint64)
+    rows = sigs[:, : BANDS * ROWS].reshape(len(sigs), BANDS, ROWS).astype(np.uint64)
     keys = np.zeros((len(sigs), BANDS), dtype=np.uint64)
     for row in range(ROWS):  # FNV-style mixing; collisions only cost an extra exact check
         keys = (keys ^ rows[:, :, row]) * np.uint64(0x100000001B3)

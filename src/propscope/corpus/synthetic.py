@@ -48,10 +48,11 @@ class Plant:
     """One planted shared passage and who published it."""
 
     kind: str  # campaign | slow | syndication | decoy | footer
-    passage: str
+    passage: str  # empty for decoys: each outlet tells `story` in its own words
     documents: list[str] = field(default_factory=list)  # record urls, first publisher first
     outlets: list[str] = field(default_factory=list)
     times: list[datetime] = field(default_factory=list)
+    story: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -69,16 +70,20 @@ class _Writer:
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
 
-    def sentence(self) -> str:
+    def sentence(self, slots: dict[str, str] | None = None, template: int | None = None) -> str:
+        chosen = _TEMPLATES[template % len(_TEMPLATES)] if template is not None else None
+        text = (chosen or self.rng.choice(_TEMPLATES)).format(**(slots or self.slots()))
+        return text[0].upper() + text[1:]
+
+    def slots(self) -> dict[str, str]:
+        """One sentence's facts; retelling them with other templates makes a paraphrase."""
         r = self.rng
-        slots = {
+        return {
             "name": r.choice(_NAMES), "body": r.choice(_BODIES), "body2": r.choice(_BODIES),
             "place": r.choice(_PLACES), "place2": r.choice(_PLACES), "verb": r.choice(_VERBS),
             "verb2": r.choice(_VERBS), "thing": r.choice(_THINGS), "thing2": r.choice(_THINGS),
             "adverb": r.choice(_ADVERBS), "time": r.choice(_TIMES), "link": r.choice(_LINKS),
         }
-        text = r.choice(_TEMPLATES).format(**slots)
-        return text[0].upper() + text[1:]
 
     def paragraph(self, sentences: int = 3) -> str:
         return " ".join(self.sentence() for _ in range(sentences))
@@ -123,12 +128,13 @@ def generate(documents: int = 1000, outlets: int = 20, campaigns: int = 10, seed
     plants = _plan(writer, names, options)
     records: list[dict[str, Any]] = []
     for plant in plants:
-        for outlet, when in zip(plant.outlets, plant.times, strict=True):
-            body = plant.passage if plant.kind == "decoy" else writer.edit(plant.passage, options.edit_rate)
+        for copy, (outlet, when) in enumerate(zip(plant.outlets, plant.times, strict=True)):
+            if plant.kind == "decoy":  # each copy retells each sentence with another template
+                body = " ".join(writer.sentence(slots, copy + i) for i, slots in enumerate(plant.story))
+            else:
+                body = writer.edit(plant.passage, options.edit_rate)
             records.append(_article(writer, outlet, when, footers[outlet], inserted=body))
             plant.documents.append(records[-1]["url"])
-        if plant.kind == "decoy":
-            plant.passage = ""
     while len(records) < documents:
         outlet = rng.choice(names)
         when = options.start + timedelta(seconds=rng.uniform(0, options.days * 86400))
@@ -142,14 +148,17 @@ def _plan(writer: _Writer, names: list[str], options: _Options) -> list[Plant]:
     kinds = ["campaign"] * options.campaigns + ["slow", "syndication", "decoy"] * max(options.campaigns // 2, 1)
     for kind in kinds:
         count = {"campaign": rng.randint(3, 8), "slow": rng.randint(3, 5), "syndication": 2}.get(kind, 4)
+        outlets = rng.sample(names, min(count, len(names)))
+        count = len(outlets)
         spread = {"campaign": 6 * 3600, "slow": 30 * 86400, "syndication": 3 * 86400}.get(kind, 3600)
         start = options.start + timedelta(seconds=rng.uniform(0, (options.days - 35) * 86400))
         offsets = sorted(rng.uniform(0, spread) for _ in range(count))
         if kind == "slow":  # spaced out: no three copies fall within a few days of each other
             offsets = [i * spread / (count - 1) + rng.uniform(0, 3600) for i in range(count)]
-        outlets = rng.sample(names, count)
         times = [start + timedelta(seconds=o) for o in offsets]
-        plants.append(Plant(kind, writer.paragraph(rng.randint(3, 5)), [], outlets, times))
+        story = [writer.slots() for _ in range(rng.randint(3, 5))]
+        passage = "" if kind == "decoy" else " ".join(writer.sentence(slots) for slots in story)
+        plants.append(Plant(kind, passage, [], outlets, times, story))
     return plants
 
 
@@ -157,7 +166,7 @@ def _article(writer: _Writer, outlet: str, when: datetime, footer: str, inserted
     rng = writer.rng
     paragraphs = [writer.paragraph(rng.randint(2, 4)) for _ in range(rng.randint(3, 6))]
     if inserted:
-        paragraphs.insert(rng.randint(0, len(paragraphs)), inserted if inserted else "")
+        paragraphs.insert(rng.randint(0, len(paragraphs)), inserted)
     number = rng.getrandbits(48)
     return {
         "title": writer.sentence()[:70],

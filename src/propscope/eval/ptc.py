@@ -3,9 +3,15 @@ description so `propscope eval ptc` scores exactly as the shared task did."""
 
 from __future__ import annotations
 
+import json
+import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from propscope.analyzers.techniques import Encoded, TechniqueModel, load_model
 
 Gold = dict[str, list[tuple[int, int]]]
 
@@ -153,3 +159,121 @@ def top_k_labels(probabilities: list[tuple[str, float]], k: int) -> list[str]:
     """The k most likely distinct techniques, for a span that carries k gold rows."""
     ranked = [label for label, _ in sorted(probabilities, key=lambda x: -x[1])]
     return (ranked * k)[:k]
+
+
+def _predict_article(
+    model: TechniqueModel, enc: Encoded, rows: list[TCRow]
+) -> tuple[list[tuple[int, int]], list[str]]:
+    """SI spans found by the model, and one technique per gold TC row (top-k on duplicates)."""
+    si = [(start, end) for start, end, _ in model.find_spans(enc)]
+    spans = sorted({(r.start, r.end) for r in rows})
+    probs = model.classify(enc, spans)
+    counts = Counter((r.start, r.end) for r in rows)
+    ranked = {
+        span: top_k_labels(list(zip(model.labels, p.tolist(), strict=True)), counts[span])
+        for span, p in zip(spans, probs, strict=True)
+    }
+    return si, [ranked[(r.start, r.end)].pop(0) for r in rows]
+
+
+def predict_ptc(
+    model: TechniqueModel, texts: dict[str, str], gold_tc: list[TCRow], batch: int = 16
+) -> tuple[Gold, list[str]]:
+    """Model SI spans per article and TC labels aligned with `gold_tc` (gold file order)."""
+    by_article: dict[str, list[TCRow]] = {}
+    for row in gold_tc:
+        by_article.setdefault(row.article, []).append(row)
+    ids = sorted(texts)
+    si: Gold = {}
+    labels: dict[str, list[str]] = {}
+    for k in range(0, len(ids), batch):
+        chunk = ids[k : k + batch]
+        for article, enc in zip(chunk, model.encode([texts[a] for a in chunk]), strict=True):
+            si[article], labels[article] = _predict_article(
+                model, enc, by_article.get(article, [])
+            )
+    return si, [labels[row.article].pop(0) for row in gold_tc]
+
+
+def write_predictions(folder: Path, si: Gold, gold_tc: list[TCRow], labels: list[str]) -> None:
+    """The official submission formats: si-predictions.txt and tc-predictions.txt."""
+    folder.mkdir(parents=True, exist_ok=True)
+    si_lines = [f"{a}\t{s}\t{e}\n" for a in sorted(si) for s, e in si[a]]
+    (folder / "si-predictions.txt").write_text("".join(si_lines), encoding="utf-8")
+    tc_lines = [f"{r.article}\t{t}\t{r.start}\t{r.end}\n" for r, t in zip(gold_tc, labels, strict=True)]
+    (folder / "tc-predictions.txt").write_text("".join(tc_lines), encoding="utf-8")
+
+
+def evaluate_ptc(
+    articles_dir: Path, si_labels: Path, tc_labels: Path, predictions_out: Path | None = None,
+    model: TechniqueModel | None = None, limit: int | None = None,
+) -> dict[str, Any]:
+    """Run the technique model over a PTC split and score it with the official metrics.
+
+    Args:
+        articles_dir: folder of `article<ID>.txt` files.
+        si_labels: SI gold (`article_id<TAB>start<TAB>end`).
+        tc_labels: TC gold (`article_id<TAB>technique<TAB>start<TAB>end`).
+        predictions_out: if given, write si-predictions.txt and tc-predictions.txt there.
+        model: the model to score (default: the bundled one).
+        limit: score only the first N articles by id (the CI eval-gate slice).
+
+    Returns:
+        {"si": {precision, recall, f1}, "tc": {micro_f1, per_technique, confusion},
+        "articles": N, "seconds": S}.
+    """
+    started = time.perf_counter()
+    model = model or load_model()
+    texts = read_articles(articles_dir)
+    if limit is not None:
+        texts = {a: texts[a] for a in sorted(texts)[:limit]}
+    gold_si = {a: s for a, s in read_si_labels(si_labels).items() if a in texts or limit is None}
+    gold_tc = [r for r in read_tc_labels(tc_labels) if r.article in texts or limit is None]
+    _check_ids(texts, gold_si, gold_tc, articles_dir)
+    si, labels = predict_ptc(model, texts, gold_tc)
+    if predictions_out is not None:
+        write_predictions(predictions_out, si, gold_tc, labels)
+    return {
+        "si": si_scores(si, gold_si),
+        "tc": tc_scores(gold_tc, labels),
+        "articles": len(texts),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def _check_ids(texts: dict[str, str], si: Gold, tc: list[TCRow], folder: Path) -> None:
+    unknown = (set(si) | {r.article for r in tc}) - set(texts)
+    if unknown:
+        raise ValueError(
+            f"{len(unknown)} labelled articles are not in {folder} (e.g. {sorted(unknown)[0]}):"
+            " pass the articles folder of the same split"
+        )
+
+
+def eval_ptc_command(
+    articles: Path, si_labels: Path, tc_labels: Path, json_out: bool,
+    predictions_out: Path | None,
+) -> None:
+    """`propscope eval ptc`: prints the scores (as JSON with --json)."""
+    result = evaluate_ptc(articles, si_labels, tc_labels, predictions_out)
+    if json_out:
+        print(json.dumps(result, indent=2))
+        return
+    print(format_report(result))
+
+
+def format_report(result: dict[str, Any]) -> str:
+    """A plain-text summary: SI and TC headline figures, then per-technique P/R/F1."""
+    si, tc = result["si"], result["tc"]
+    lines = [
+        f"articles {result['articles']}  ({result['seconds']} s)",
+        f"SI  P {si['precision']:.4f}  R {si['recall']:.4f}  F1 {si['f1']:.4f}",
+        f"TC  micro-F1 {tc['micro_f1']:.4f}",
+        f"{'technique':<36} {'P':>6} {'R':>6} {'F1':>6} {'n':>5}",
+    ]
+    for name, row in sorted(tc["per_technique"].items(), key=lambda x: -x[1]["support"]):
+        lines.append(
+            f"{name:<36} {row['precision']:6.3f} {row['recall']:6.3f} {row['f1']:6.3f} "
+            f"{int(row['support']):5d}"
+        )
+    return "\n".join(lines)

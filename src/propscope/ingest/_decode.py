@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from typing import Any
 
 from propscope.errors import IngestError
 from propscope.ingest._common import fail
@@ -20,6 +21,30 @@ BOMS = (
 # are allowed). Random binary is ~10% such bytes; prose is 0%.
 _CONTROL = bytes([*range(0x00, 0x09), *range(0x0E, 0x1B), *range(0x1C, 0x20), 0x7F])
 MAX_CONTROL_RATIO = 0.01
+# Legacy encodings in order of use on the web; near-ties between guesses go to the earlier one.
+COMMON_ENCODINGS = (
+    "cp1252",
+    "iso8859_15",
+    "latin_1",
+    "cp1251",
+    "koi8_r",
+    "cp1250",
+    "iso8859_2",
+    "gb18030",
+    "shift_jis",
+    "euc_jp",
+    "big5",
+    "euc_kr",
+    "cp1256",
+    "cp1253",
+    "cp1254",
+    "cp1255",
+    "cp1257",
+)
+# Tolerances for a "near-tie", set on short cp1252/latin-1 news paragraphs where cp1250, cp1257
+# and cp775 tie with or beat cp1252 by up to 0.03 coherence.
+CHAOS_TOLERANCE = 0.01
+COHERENCE_TOLERANCE = 0.05
 _DECLARED = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 
 
@@ -59,18 +84,32 @@ def _strict(data: bytes, encoding: str, source: str) -> str:
         raise fail(IngestError.E_ENCODING, source, reason=f"not valid {encoding}: {exc}") from exc
 
 
+def _rank(match: Any) -> int:
+    names = match.could_be_from_charset or [match.encoding]
+    return min((COMMON_ENCODINGS.index(n) for n in names if n in COMMON_ENCODINGS), default=99)
+
+
 def _guess(data: bytes, source: str) -> str:
+    """charset-normalizer's pick, preferring the common web encodings among near-ties.
+
+    Single-byte code pages often tie (cp1250 reads a cp1252 "ï" as "ď" with the same chaos);
+    the one the web actually uses is then the better bet.
+    """
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data).best()
-    if best is None:
+    matches = list(from_bytes(data))
+    if not matches:
         raise fail(IngestError.E_ENCODING, source, reason="not UTF-8 and no encoding fits")
-    return str(best)
+    best = matches[0]
+    close = [
+        m
+        for m in matches
+        if m.chaos <= best.chaos + CHAOS_TOLERANCE and m.coherence >= best.coherence - COHERENCE_TOLERANCE
+    ]
+    return str(min(close, key=_rank))
 
 
-def decode_bytes(
-    data: bytes, source: str, encoding: str | None = None, hint: str | None = None
-) -> str:
+def decode_bytes(data: bytes, source: str, encoding: str | None = None, hint: str | None = None) -> str:
     """Text from bytes, refusing empty (E010), binary (E012) and undecodable (E014) input.
 
     Args:

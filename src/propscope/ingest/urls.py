@@ -62,6 +62,14 @@ def is_public(address: str) -> bool:
     return ip.is_global and not any(flags) and not ip.is_unspecified
 
 
+def _literal(host: str) -> list[str]:
+    """[host] when the host is an IP address itself: nothing to resolve (or to spoof)."""
+    try:
+        return [str(ipaddress.ip_address(host))]
+    except ValueError:
+        return []
+
+
 def _parse(url: str) -> httpx.URL:
     try:
         parsed = httpx.URL(url)
@@ -140,7 +148,7 @@ class Fetcher:
         name = original or url
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
         try:
-            addresses = self._resolve(parsed.host, port)
+            addresses = _literal(parsed.host) or self._resolve(parsed.host, port)
         except OSError as exc:
             reason = f"cannot resolve {parsed.host}: {exc}"
             message = FetchError.E_UNREACHABLE.format(url=name, reason=reason)

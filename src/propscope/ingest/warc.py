@@ -11,6 +11,21 @@ from propscope.ingest._common import IngestFailure, Item, Items, fail
 from propscope.ingest.html import parse_html
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+MAX_REASON_CHARS = 120  # warcio quotes whole garbage lines in its errors
+
+
+def _check_magic(stream: BinaryIO, source: str) -> None:
+    """Refuse (E015) a file that does not open with a WARC header, before warcio guesses."""
+    head = stream.read(512)
+    stream.seek(0)
+    try:
+        if head.startswith(b"\x1f\x8b"):
+            head = zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head)
+    except zlib.error as exc:
+        raise fail(IngestError.E_MALFORMED, source, kind="WARC archive", reason=str(exc)) from exc
+    if not head.lstrip().startswith(b"WARC/"):
+        reason = "it does not start with a WARC/1.x record header"
+        raise fail(IngestError.E_MALFORMED, source, kind="WARC archive", reason=reason)
 
 
 def _html_response(record: Any) -> tuple[str, str | None] | None:
@@ -49,6 +64,7 @@ def read_warc(stream: BinaryIO, source: str, options: IngestOptions) -> Items:
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
 
+    _check_magic(stream, source)
     found = 0
     try:
         for record in ArchiveIterator(stream):
@@ -56,7 +72,8 @@ def read_warc(stream: BinaryIO, source: str, options: IngestOptions) -> Items:
                 found += 1
                 yield item
     except (ArchiveLoadFailed, EOFError, OSError, ValueError, zlib.error) as exc:
-        reason = str(exc).strip() or type(exc).__name__
+        said = str(exc).strip() or type(exc).__name__
+        reason = "".join(ch if ch.isprintable() else "?" for ch in said[:MAX_REASON_CHARS])
         raise fail(IngestError.E_MALFORMED, source, kind="WARC archive", reason=reason) from exc
     if not found:
         raise fail(IngestError.E_NO_TEXT, source, reason="no HTML response records in the archive")

@@ -55,8 +55,9 @@ def _parse(url: str) -> URL:
         backend = "postgresql"
     if backend not in ("sqlite", "postgresql"):
         raise StoreError(StoreError.E_BACKEND.format(url=redact(url)))
-    if backend == "postgresql" and parsed.get_driver_name() in ("psycopg2", ""):
-        parsed = parsed.set(drivername="postgresql+psycopg")  # psycopg 3 is what we install
+    if backend == "postgresql" and "+" not in parsed.drivername:
+        # psycopg 3 is what we install; SQLAlchemy 2.0's default would be psycopg2.
+        parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
 
 
@@ -68,9 +69,7 @@ def reason(exc: BaseException) -> str:
 
 def _postgres(url: URL) -> Engine:
     try:
-        return create_engine(
-            url, pool_pre_ping=True, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S}
-        )
+        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S})
     except NoSuchModuleError as exc:
         raise StoreError(StoreError.E_BACKEND.format(url=redact(str(url)))) from exc
 

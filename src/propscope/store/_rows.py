@@ -112,9 +112,7 @@ def _claims(name: str, produced: Mapping[str, Sequence[str]] | None) -> Sequence
     return [base] if base in LAYERS else []
 
 
-def analysis_payloads(
-    result: Result, produced: Mapping[str, Sequence[str]] | None
-) -> dict[str, JSON]:
+def analysis_payloads(result: Result, produced: Mapping[str, Sequence[str]] | None) -> dict[str, JSON]:
     """One payload per analyser of `result`: the JSON of the layers it owns (E307 if none ran)."""
     names = list(result.analyzers)
     layers = result.annotations.to_json()
@@ -128,12 +126,20 @@ def analysis_payloads(
     return payloads
 
 
+def analysis_rows(result: Result, produced: Mapping[str, Sequence[str]] | None, now: datetime) -> list[JSON]:
+    """The `analyses` rows for one result: one per analyser name and version."""
+    payloads = analysis_payloads(result, produced)
+    keys = {"document_id": result.document.id, "created_at": now}
+    return [
+        keys | {"analyzer": name, "version": result.analyzers[name], "payload": payload}
+        for name, payload in payloads.items()
+    ]
+
+
 def span_rows(doc_id: str, analyzer: str, version: str, payload: JSON) -> list[JSON]:
     keys = {"document_id": doc_id, "analyzer": analyzer, "version": version}
     return [
-        keys
-        | {"start": s["start"], "end": s["end"], "technique": s["technique"]}
-        | {"score": s["score"]}
+        keys | {"start": s["start"], "end": s["end"], "technique": s["technique"]} | {"score": s["score"]}
         for s in payload.get("techniques", [])
     ]
 

@@ -10,7 +10,8 @@ Portability choices, so both backends return the same rows:
   reading for range queries and sorting (NULL when the string is not a parseable date);
 - payloads are plain `JSON` (json on PostgreSQL, text on SQLite).
 
-Later issues add tables (reuse index, API tokens) by new migrations, not by editing 0001.
+Later issues add tables by new migrations (0003 API tokens, 0004 reuse index), never by
+editing an applied one; each table is declared here too, so the drift test sees it.
 """
 
 from __future__ import annotations
@@ -123,10 +124,18 @@ class ErrorRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-documents = Base.metadata.tables["documents"]
-analyses = Base.metadata.tables["analyses"]
-technique_spans = Base.metadata.tables["technique_spans"]
-errors = Base.metadata.tables["errors"]
+class ApiTokenRow(Base):
+    """An API token for `propscope serve` (migration 0003): only its SHA-256 hash is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str | None] = mapped_column(String(NAME_LENGTH))
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class ReuseSignatureRow(Base):
@@ -152,4 +161,10 @@ class ReuseSignatureRow(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+documents = Base.metadata.tables["documents"]
+analyses = Base.metadata.tables["analyses"]
+technique_spans = Base.metadata.tables["technique_spans"]
+errors = Base.metadata.tables["errors"]
+
+api_tokens = Base.metadata.tables["api_tokens"]
 reuse_signatures = Base.metadata.tables["reuse_signatures"]

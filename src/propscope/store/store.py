@@ -31,6 +31,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -131,9 +132,7 @@ class Store:
 
     # --- writing -------------------------------------------------------------------------------
 
-    def save(
-        self, results: Sequence[Result], produced: Mapping[str, Sequence[str]] | None = None
-    ) -> int:
+    def save(self, results: Sequence[Result], produced: Mapping[str, Sequence[str]] | None = None) -> int:
         """Store documents and their analyses, all or nothing.
 
         Args:
@@ -144,18 +143,16 @@ class Store:
                 claims go to the last analyser.
 
         Returns:
-            The number of results saved. Raises StoreError E304/E306/E307; then nothing is saved.
+            The number of results saved. Raises StoreError (E304, E306, E307, E309); then
+            nothing of the batch is saved.
         """
         batch = _dedupe(results)
         now = _rows.utcnow()
-        payloads = [
-            (r.document.id, r.analyzers, _rows.analysis_payloads(r, produced)) for r in batch
-        ]
+        rows = [row for r in batch for row in _rows.analysis_rows(r, produced, now)]
         with self._write() as conn:
-            self._check_texts(conn, [r.document for r in batch])
+            _reconcile_texts(conn, [r.document for r in batch if r.analyzers])
             _upsert_documents(conn, [r.document for r in batch], now)
-            for doc_id, versions, by_analyzer in payloads:
-                _upsert_analyses(conn, doc_id, versions, by_analyzer, now)
+            _upsert_analyses(conn, rows)
         return len(results)
 
     def save_documents(self, docs: Sequence[Document]) -> int:
@@ -169,8 +166,7 @@ class Store:
         """Keep per-document failures, so a batch can report them and a later run retry them."""
         now = _rows.utcnow()
         rows = [
-            {"source": f.source, "code": f.code, "message": f.message, "job": job}
-            | {"created_at": now}
+            {"source": f.source, "code": f.code, "message": f.message, "job": job} | {"created_at": now}
             for f in failures
         ]
         if rows:
@@ -180,14 +176,6 @@ class Store:
 
     def _write(self) -> _Transaction:
         return _Transaction(self._writer, self.url)
-
-    def _check_texts(self, conn: Connection, docs: Sequence[Document]) -> None:
-        # Same id (normalised text) but other raw text: stored spans would point elsewhere.
-        texts = select(documents.c.id, documents.c.text)
-        stored = dict(_in_chunks(conn, texts, documents.c.id, [d.id for d in docs]))
-        for doc in docs:
-            if doc.id in stored and stored[doc.id] != doc.text:
-                raise StoreError(StoreError.E_TEXT_CHANGED.format(id=doc.id))
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -385,12 +373,28 @@ def _filters(
     return conditions
 
 
-def _in_chunks(
-    conn: Connection, statement: Select[Any], column: Any, values: Sequence[str]
-) -> Iterator[Any]:
+def _in_chunks(conn: Connection, statement: Select[Any], column: Any, values: Sequence[str]) -> Iterator[Any]:
     stream = iter(values)
     while chunk := builtins.list(islice(stream, CHUNK)):
         yield from conn.execute(statement.where(column.in_(chunk)))
+
+
+def _reconcile_texts(conn: Connection, docs: Sequence[Document]) -> None:
+    """Same id (same normalised text) but another raw text, e.g. CRLF: adopt the new text while
+    nothing points into the stored one; refuse it (E304) once analyses' spans do."""
+    texts = select(documents.c.id, documents.c.text)
+    stored = dict(_in_chunks(conn, texts, documents.c.id, [d.id for d in docs]))
+    changed = [d for d in docs if stored.get(d.id, d.text) != d.text]
+    if not changed:
+        return
+    used = select(analyses.c.document_id).distinct()
+    analysed = sorted(r[0] for r in _in_chunks(conn, used, analyses.c.document_id, [d.id for d in changed]))
+    if analysed:
+        raise StoreError(StoreError.E_TEXT_CHANGED.format(id=analysed[0]))
+    replace = update(documents).where(documents.c.id == bindparam("doc_id"))
+    conn.execute(
+        replace.values(text=bindparam("new_text")), [{"doc_id": d.id, "new_text": d.text} for d in changed]
+    )
 
 
 def _insert(conn: Connection, table: Any) -> Any:
@@ -411,20 +415,10 @@ def _upsert_documents(conn: Connection, docs: Sequence[Document], now: datetime)
     )
 
 
-def _upsert_analyses(
-    conn: Connection,
-    doc_id: str,
-    versions: Mapping[str, str],
-    payloads: Mapping[str, dict[str, Any]],
-    now: datetime,
-) -> None:
-    if not payloads:
+def _upsert_analyses(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """One statement per table for the whole batch: round trips, not rows, dominate on PostgreSQL."""
+    if not rows:
         return
-    rows = [
-        {"document_id": doc_id, "analyzer": name, "version": versions[name]}
-        | {"payload": payload, "created_at": now}
-        for name, payload in payloads.items()
-    ]
     statement = _insert(conn, analyses)
     keys = [analyses.c.document_id, analyses.c.analyzer, analyses.c.version]
     set_ = {"payload": statement.excluded.payload, "created_at": statement.excluded.created_at}

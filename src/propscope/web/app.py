@@ -6,13 +6,17 @@ for newsroom tools, documented by the OpenAPI schema at /api/openapi.json.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -20,11 +24,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import propscope
 from propscope.errors import FetchError, IngestError, PropscopeError, StoreError, WebError
+from propscope.render import technique_info
 from propscope.store import Store
 from propscope.web.jobs import JobRunner
 from propscope.web.security import Guard, error_body
 from propscope.web.service import Settings, Workbench
 from propscope.web.tokens import TokenChecker
+from propscope.web.views import css_class
 
 HERE = Path(__file__).parent
 log = logging.getLogger("propscope.web")
@@ -68,8 +74,23 @@ def create_app(
     app.state.templates = _templates()
     _routes(app)
     _handlers(app)
+    app.openapi = functools.partial(_openapi, app)  # type: ignore[method-assign]
     app.add_middleware(Guard, allowed_hosts=settings.allowed_hosts, max_body=settings.max_body_bytes)
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema plus the Bearer token scheme every /api endpoint accepts."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                             routes=app.routes)
+        schema.setdefault("components", {})["securitySchemes"] = {
+            "bearer": {"type": "http", "scheme": "bearer",
+                       "description": "`propscope tokens create --role reader|analyst|admin`"},
+        }
+        schema["security"] = [{}, {"bearer": []}]  # anonymous reads work on loopback
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 @asynccontextmanager
@@ -81,7 +102,27 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.autoescape = True  # article text and titles are untrusted, in every template
+    templates.env.filters.update(
+        q=lambda value: quote(str(value), safe=""),
+        http_url=http_url,
+        label=lambda name: technique_info(str(name)).label,
+        css=lambda name: css_class(str(name)),
+        qs=query_string,
+    )
     return templates
+
+
+def http_url(value: str | None) -> str | None:
+    """A URL safe to link to: http(s) only, so `javascript:` and `data:` links never render."""
+    if value and urlsplit(value.strip()).scheme.lower() in ("http", "https"):
+        return value.strip()
+    return None
+
+
+def query_string(current: dict[str, Any], **changes: Any) -> str:
+    """The list's query string with some filters changed (paging resets unless given)."""
+    merged = {**current, "offset": None, **changes}
+    return urlencode({k: v for k, v in merged.items() if v not in (None, "")})
 
 
 def _routes(app: FastAPI) -> None:
@@ -94,8 +135,8 @@ def _routes(app: FastAPI) -> None:
 
 def _wants_json(request: Request) -> bool:
     path = request.url.path
-    return path.startswith("/api/") or path.endswith(".json") or request.method != "GET" and (
-        "application/json" in request.headers.get("content-type", ""))
+    return path.startswith("/api/") or path.endswith(".json") or (request.method != "GET" and (
+        "application/json" in request.headers.get("content-type", "")))
 
 
 def error_response(request: Request, error: WebError) -> Response:
@@ -142,7 +183,9 @@ def _handlers(app: FastAPI) -> None:
             error = WebError(WebError.E_NOT_FOUND.format(path=request.url.path), 404)
         else:
             error = WebError(f"E600 {exc.detail}", exc.status_code)
-        return error_response(request, error)
+        response = error_response(request, error)
+        response.headers.update(exc.headers or {})  # e.g. Allow on 405
+        return response
 
     async def on_crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)

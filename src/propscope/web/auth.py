@@ -53,7 +53,7 @@ def principal(request: Request, *, allow_cookie: bool = True) -> Principal:
 
 
 def _check(found: Principal, need: str) -> Principal:
-    if found.role is None:
+    if found.role is None or (found.via == "anonymous" and role_rank(found.role) < role_rank(need)):
         raise WebError(WebError.E_AUTH_REQUIRED, 401)
     if role_rank(found.role) < role_rank(need):
         raise WebError(WebError.E_ROLE.format(need=need, have=found.role), 403)

@@ -1,23 +1,26 @@
 """Corpus views for the web: outlets, narratives and reuse, from the store.
 
-Reuse groups come from `propscope.corpus` (issue 5) when it is installed; until then, or when
-its index is empty, the views degrade to empty lists with `"available": false` rather than fail.
+Reuse groups come from `propscope.corpus.reuse` (issue 5); if it is missing or fails, the
+views degrade to empty lists with `"available": false` rather than fail the page.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
 from propscope.errors import WebError
 from propscope.web import queries
 from propscope.web.queries import Filters
-from propscope.web.service import Workbench
+from propscope.web.service import Workbench, links
 
 JSON = dict[str, Any]
 
 _cache_lock = threading.Lock()
 _narrative_cache: dict[int, tuple[int, dict[str, JSON]]] = {}
+_reuse_cache: dict[int, tuple[tuple[int, int], list[JSON]]] = {}
+log = logging.getLogger("propscope.web")
 
 
 def outlets(bench: Workbench) -> list[JSON]:
@@ -32,6 +35,8 @@ def outlet_profile(bench: Workbench, outlet: str) -> JSON:
         raise WebError(WebError.E_NOT_FOUND.format(path=f"/outlets/{outlet}"), 404)
     f = Filters(outlet=outlet)
     rows, _ = queries.list_documents(engine, f, 20, 0)
+    for row in rows:
+        row["links"] = links(row["id"])
     top = [
         {"id": n["id"], "title": n["title"], "documents": sum(1 for d in n["documents"]
                                                               if d["outlet"] == outlet)}
@@ -81,18 +86,24 @@ def reuse(bench: Workbench) -> JSON:
 
 
 def _reuse_groups(bench: Workbench) -> tuple[list[JSON], bool]:
+    """Groups from `propscope.corpus.reuse.find_reuse`, cached until the corpus changes."""
     try:
-        from propscope.corpus import reuse as reuse_module  # type: ignore[attr-defined]
+        from propscope.corpus.reuse import find_reuse
     except ImportError:
         return [], False
-    finder = getattr(reuse_module, "reuse_groups", None)
-    if finder is None:
-        return [], False
+    key = (bench.generation, bench.store.count())
+    with _cache_lock:
+        cached = _reuse_cache.get(id(bench))
+    if cached and cached[0] == key:
+        return cached[1], True
     try:
-        found = finder(bench.store)
-    except Exception:  # the corpus index may not be built yet: show nothing, do not fail
+        groups = find_reuse(bench.store).to_json()["groups"]
+    except Exception:  # the reuse index is someone else's module: a failure must not break pages
+        log.exception("reuse view unavailable")
         return [], False
-    return [g.to_json() if hasattr(g, "to_json") else dict(g) for g in found], True
+    with _cache_lock:
+        _reuse_cache[id(bench)] = (key, groups)
+    return groups, True
 
 
 def outlet_graph(groups: list[JSON]) -> JSON:

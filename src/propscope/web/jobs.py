@@ -48,7 +48,7 @@ class JobRunner:
         self._bench = bench
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="propscope-job")
+        self._pool: ThreadPoolExecutor | None = None
 
     def submit(self, items: Sequence[Mapping[str, Any]]) -> Job:
         job = Job(id=secrets.token_hex(8), total=len(items))
@@ -56,7 +56,9 @@ class JobRunner:
             self._jobs[job.id] = job
             while len(self._jobs) > KEEP:
                 self._jobs.popitem(last=False)
-        self._pool.submit(self._run, job, list(items))
+            if self._pool is None:  # made lazily: an app may be started and stopped several times
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="propscope-job")
+            self._pool.submit(self._run, job, list(items))
         return job
 
     def get(self, job_id: str) -> Job:
@@ -67,7 +69,10 @@ class JobRunner:
         return job
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _run(self, job: Job, items: list[Mapping[str, Any]]) -> None:
         job.status = "running"

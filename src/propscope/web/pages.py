@@ -127,9 +127,16 @@ def _documents(bench: Workbench, f: Filters, limit: int, offset: int) -> JSON:
     return data
 
 
+def form_filters(request: Request) -> Filters:
+    """The API's filters, except that the search form's empty fields mean "any"."""
+    given = {k: v for k, v in request.query_params.items() if v}
+    names = ("outlet", "since", "until", "technique", "narrative", "q")
+    return filters(**{k: given.get(k) for k in names})
+
+
 @page("/documents", "documents.html")
 async def documents(
-    request: Request, _: Reader, f: Annotated[Filters, Depends(filters)],
+    request: Request, _: Reader, f: Annotated[Filters, Depends(form_filters)],
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JSON:
     return await anyio.to_thread.run_sync(_documents, _bench(request), f, limit, offset)
@@ -174,14 +181,14 @@ async def reuse(request: Request, _: Reader) -> JSON:
 
 
 @router.get("/login")
-async def login_page(request: Request, next: str = "/") -> Response:  # noqa: A002
+async def login_page(request: Request, next: str = "/") -> Response:
     return render(request, "login.html", {"next": _local(next)})
 
 
 @router.post("/login")
 async def login(
     request: Request, token: Annotated[str, Form()], csrf: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/",  # noqa: A002
+    next: Annotated[str, Form()] = "/",
 ) -> Response:
     """Check a token and keep it in an HttpOnly, SameSite=Strict cookie for the browser."""
     check_csrf(request, csrf)

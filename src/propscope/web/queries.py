@@ -157,7 +157,8 @@ def _narrative_rows(engine: Engine) -> Iterator[tuple[str, str | None, datetime 
                  .where(payload.contains('"narratives": [{')).order_by(analyses.c.id.desc())
                  .limit(SCAN_LIMIT))
     with engine.connect() as conn:
-        yield from conn.execute(statement).tuples()
+        for row in conn.execute(statement):
+            yield row[0], row[1], row[2], row[3]
 
 
 def narrative_index(engine: Engine) -> dict[str, JSON]:

@@ -7,7 +7,8 @@ visitor's browser post to it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import date
+from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Depends, Query, Request
@@ -32,7 +33,10 @@ ERRORS = {
         (401, "No token, or an unknown one (E601/E602).", "E601"),
         (403, "The token's role is too low (E603).", "E603"),
         (413, "Body over the size limit (E606).", "E606"),
+        (404, "No such document, outlet, narrative or job (E301, E605, E609).", "E605"),
         (422, "Invalid input (E600, E610, ingest errors E010-E033).", "E600"),
+        (503, "Busy: too many analyses waiting (E608).", "E608"),
+        (504, "The analysis took too long (E607).", "E607"),
     )
 }
 
@@ -110,11 +114,27 @@ def document_page(bench: Workbench, f: Filters, limit: int, offset: int) -> JSON
             "filters": f.to_json(), "next_offset": offset + limit if more else None}
 
 
-def filters(outlet: str | None = None, since: str | None = None, until: str | None = None,
+DateParam = Annotated[str | None, Query(description="YYYY-MM-DD (inclusive).",
+                                        json_schema_extra={"format": "date"})]
+
+
+def _day(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        reason = f"{name}={value!r} is not a date such as 2022-01-05"
+        raise WebError(WebError.E_INVALID.format(reason=reason), 422) from exc
+
+
+def filters(outlet: str | None = None, since: DateParam = None, until: DateParam = None,
             technique: str | None = None, narrative: str | None = None,
             q: str | None = Query(None, max_length=500)) -> Filters:
-    """The list filters as query parameters (dates are ISO 8601)."""
-    return Filters(outlet, since, until, technique, narrative, q)
+    """The list filters as query parameters (dates as YYYY-MM-DD, both ends inclusive)."""
+    first, last = _day(since, "since"), _day(until, "until")
+    end = f"{last.isoformat()}T23:59:59.999999" if last else None
+    return Filters(outlet, first.isoformat() if first else None, end, technique, narrative, q)
 
 
 @router.get("/documents", summary="Stored documents, newest first, filtered and paged")
@@ -167,13 +187,13 @@ def export_text(bench: Workbench, fmt: str, doc_id: str | None) -> str:
 
 
 @router.get("/export", summary="Export stored documents as jsonl, semeval or csv",
-            response_class=PlainTextResponse)
+            response_class=PlainTextResponse, responses={200: {"content": {
+                "application/x-ndjson": {}, "text/csv": {}, "text/plain": {}}}})
 async def export(
-    request: Request, _: Reader, fmt: Annotated[str, Query(alias="format")] = "jsonl",
+    request: Request, _: Reader,
+    fmt: Annotated[Literal["jsonl", "semeval", "csv"], Query(alias="format")] = "jsonl",
     doc_id: Annotated[str | None, Query(alias="id", description="Only this document.")] = None,
 ) -> Response:
-    if fmt not in EXPORT_TYPES:
-        raise WebError(WebError.E_FORMAT.format(fmt=fmt), 422)
     text = await anyio.to_thread.run_sync(export_text, _bench(request), fmt, doc_id)
     extension = {"jsonl": "jsonl", "semeval": "txt", "csv": "csv"}[fmt]
     headers = {"content-disposition": f'attachment; filename="propscope.{extension}"'}

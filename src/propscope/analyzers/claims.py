@@ -1,0 +1,73 @@
+"""Check-worthy claims: sentences a fact-checker should look at, and who makes them.
+
+A MiniLM classifier fine-tuned on CheckThat! 2024 English (int8 ONNX, bundled under
+models/claims/, threshold tuned on dev in its config.json) scores every sentence; sentences at
+or above the threshold become claims, each with its speaker and reporting verb when the parse
+shows one, and whether it quotes someone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from propscope.analyzers import _spacy
+from propscope.analyzers._attribution import Attributor, is_quote
+from propscope.document import Annotations, Claim, Document, Span
+from propscope.models import encoder
+
+MIN_WORDS = 4  # shorter "sentences" are headings, bylines and debris
+
+
+class ClaimsAnalyzer:
+    """The `claims` analyser."""
+
+    name = "claims"
+    version = "claims-minilm-ct24-1"
+    produces = ("claims",)
+    requires: tuple[str, ...] = ()
+
+    def __init__(self, threshold: float | None = None) -> None:
+        model = encoder.claims_model()
+        self.threshold = float(model.config["threshold"] if threshold is None else threshold)
+        self.attributor = Attributor()
+
+    def analyze(
+        self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None
+    ) -> list[Annotations]:
+        parsed = _spacy.parse([d.text for d in docs])
+        sentences = [_candidates(d.text, sp) for d, sp in zip(docs, parsed, strict=True)]
+        flat = [d.text[s:e] for d, sents in zip(docs, sentences, strict=True) for s, e, _ in sents]
+        scores = encoder.checkworthiness(flat)
+        out, row = [], 0
+        for doc, sents in zip(docs, sentences, strict=True):
+            doc_scores = scores[row : row + len(sents)]
+            row += len(sents)
+            claims = tuple(
+                self.claim(doc.text, s, e, sent, float(score))
+                for (s, e, sent), score in zip(sents, doc_scores, strict=True)
+                if score >= self.threshold
+            )
+            out.append(Annotations(claims=claims))
+        return out
+
+    def claim(self, text: str, start: int, end: int, sent: Any, score: float) -> Claim:
+        """One claim with its attribution."""
+        found = self.attributor.attribute(sent, start, end)
+        return Claim(
+            start=start,
+            end=end,
+            text=text[start:end],
+            score=score,
+            quote=is_quote(text[start:end]),
+            speaker=Span.of(text, found.start, found.end) if found else None,
+            verb=found.verb if found else None,
+        )
+
+
+def _candidates(text: str, sp: Any) -> list[tuple[int, int, Any]]:
+    return [
+        (s, e, sent)
+        for s, e, sent in _spacy.sentence_spans(text, sp)
+        if len(text[s:e].split()) >= MIN_WORDS
+    ]

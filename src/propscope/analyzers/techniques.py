@@ -1,0 +1,125 @@
+"""The `techniques` analyser: finds fragments that use one of the 14 SemEval-2020 propaganda
+techniques (span identification) and names the technique (technique classification).
+
+One pass of the bundled int8 MiniLM encoder per window gives both the BIO tag probabilities and
+the hidden states the TC head reads, so each article is encoded once. Runs on onnxruntime,
+tokenizers and numpy only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from propscope.document import Annotations, Document, TechniqueSpan, sort_spans
+from propscope.errors import AnalyzerError
+from propscope.models import technique_head as head
+from propscope.models.runtime import Tokens, WindowedEncoder
+
+MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "techniques"
+MODEL_FILES = ("model.onnx", "tokenizer.json", "config.json", "tc_head.npz")
+VERSION = "techniques-minilm-1"
+BATCH_DOCS = 16  # documents encoded together: enough windows to fill batches of 32
+
+
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """One document run through the encoder: tokens, BIO probabilities, hidden states."""
+
+    text: str
+    tokens: Tokens
+    probs: np.ndarray
+    hidden: np.ndarray
+
+
+class TechniqueModel:
+    """The bundled model files, loaded once: ONNX encoder + SI head, numpy TC head, config."""
+
+    def __init__(self, folder: Path, threads: int | None = None) -> None:
+        missing = [name for name in MODEL_FILES if not (folder / name).is_file()]
+        if missing:
+            raise AnalyzerError(AnalyzerError.E_MODEL.format(name="techniques", path=folder))
+        self.config: dict[str, Any] = json.loads((folder / "config.json").read_text("utf-8"))
+        self.labels: list[str] = list(self.config["labels"])
+        self.threshold = float(self.config["si_threshold"])
+        self.encoder = WindowedEncoder(
+            folder / "model.onnx", folder / "tokenizer.json", window=int(self.config["window"]),
+            stride=int(self.config["stride"]), threads=threads,
+        )
+        self.tc = head.TCHead(folder / "tc_head.npz")
+
+    def encode(self, texts: Sequence[str]) -> list[Encoded]:
+        """Encode texts together (windows of all texts share batches)."""
+        out = self.encoder.encode(texts, ["si_logits", "hidden"])
+        return [
+            Encoded(text, tokens, head.softmax(o["si_logits"]), o["hidden"])
+            for text, (tokens, o) in zip(texts, out, strict=True)
+        ]
+
+    def find_spans(self, enc: Encoded) -> list[tuple[int, int, float]]:
+        """SI: character spans with their mean P(inside a technique)."""
+        return head.decode_spans(enc.text, enc.tokens.offsets, enc.probs, self.threshold)
+
+    def classify(self, enc: Encoded, spans: list[tuple[int, int]]) -> np.ndarray:
+        """TC: (len(spans), 14) technique probabilities for character spans of the text."""
+        return self.tc.probabilities(
+            head.span_inputs(enc.text, enc.tokens.offsets, enc.hidden, spans)
+        )
+
+    def technique_spans(self, enc: Encoded) -> list[TechniqueSpan]:
+        """SI then TC: each found span with its most likely technique. The score is
+        P(span) x P(technique | span), so a weak span with a clear label still ranks low."""
+        found = self.find_spans(enc)
+        probs = self.classify(enc, [(s, e) for s, e, _ in found])
+        spans = []
+        for (start, end, p_span), row in zip(found, probs, strict=True):
+            k = int(row.argmax())
+            text = enc.text[start:end]
+            spans.append(TechniqueSpan(start, end, text, self.labels[k], p_span * float(row[k])))
+        return spans
+
+
+@cache
+def load_model(folder: str = str(MODEL_DIR)) -> TechniqueModel:
+    """The model in `folder`, loaded once per process."""
+    return TechniqueModel(Path(folder))
+
+
+def default_model_dir() -> Path:
+    """$PROPSCOPE_TECHNIQUES_MODEL (a folder made by `propscope train techniques`) or bundled."""
+    override = os.environ.get("PROPSCOPE_TECHNIQUES_MODEL")
+    return Path(override) if override else MODEL_DIR
+
+
+class TechniqueAnalyzer:
+    """Propaganda technique spans for any document; the model loads on first use."""
+
+    name = "techniques"
+    version = VERSION
+    produces: tuple[str, ...] = ("techniques",)
+    requires: tuple[str, ...] = ()
+
+    def __init__(self, model_dir: Path | None = None) -> None:
+        self.model_dir = model_dir or default_model_dir()
+
+    @property
+    def model(self) -> TechniqueModel:
+        return load_model(str(self.model_dir))
+
+    def analyze(
+        self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None
+    ) -> list[Annotations]:
+        """One `Annotations` per document, technique spans sorted in reading order."""
+        results = []
+        for k in range(0, len(docs), BATCH_DOCS):
+            chunk = docs[k : k + BATCH_DOCS]
+            for enc in self.model.encode([d.text for d in chunk]):
+                results.append(Annotations(techniques=sort_spans(self.model.technique_spans(enc))))
+        return results

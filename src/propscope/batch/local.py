@@ -1,0 +1,63 @@
+"""`--engine local`: a process pool on this machine, one pipeline per worker process."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from itertools import islice
+
+from propscope.batch.worker import Outcome, Worker
+
+_worker: Worker | None = None
+
+
+def _start(db_url: str, analyzers: Sequence[str] | None, job: str) -> None:
+    """Pool initializer: models load here, once per process."""
+    global _worker
+    _worker = Worker(db_url, analyzers, job)
+
+
+def _process(ids: list[str]) -> list[Outcome]:
+    assert _worker is not None, "the pool initializer did not run"
+    return _worker.process(ids)
+
+
+def run_local(
+    ids: Sequence[str],
+    db_url: str,
+    analyzers: Sequence[str] | None,
+    job: str,
+    workers: int,
+    chunk: int,
+    on_done: Callable[[list[Outcome]], None],
+) -> None:
+    """Analyse `ids` in `workers` processes (0: in this process, for debugging and tests)."""
+    chunks = (list(c) for c in iter(lambda it=iter(ids): list(islice(it, chunk)), []))
+    if workers == 0:
+        worker = Worker(db_url, analyzers, job)
+        try:
+            for part in chunks:
+                on_done(worker.process(part))
+        finally:
+            worker.close()
+        return
+    # spawn, not fork: a forked child would inherit the parent's open database connections and
+    # any threads a model runtime started.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, context, _start, (db_url, analyzers, job)) as pool:
+        pending: set[Future[list[Outcome]]] = set()
+        for part in chunks:
+            pending.add(pool.submit(_process, part))
+            if len(pending) >= 2 * workers:  # bounded: ids wait here, not in the pool's queue
+                pending = _drain(pending, on_done, FIRST_COMPLETED)
+        _drain(pending, on_done, "ALL_COMPLETED")
+
+
+def _drain(
+    pending: set[Future[list[Outcome]]], on_done: Callable[[list[Outcome]], None], until: str
+) -> set[Future[list[Outcome]]]:
+    done, rest = wait(pending, return_when=until)
+    for future in done:
+        on_done(future.result())
+    return rest

@@ -1,0 +1,69 @@
+"""`--engine ray`: Ray Data maps the pipeline over partitions of document ids with actors.
+
+Each actor is a `Worker` (pipeline built and store opened once, in the actor's constructor), so
+models load once per actor, not per partition. Actors read the documents from the store and
+write their results back themselves: only ids and outcomes travel through Ray, and the store
+(PostgreSQL on a cluster) takes the writes from every node.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from propscope.batch.worker import Outcome, Worker
+
+
+class _Actor:
+    """The callable class Ray Data instantiates once per actor."""
+
+    def __init__(self, db_url: str, analyzers: Sequence[str] | None, job: str) -> None:
+        self.worker = Worker(db_url, analyzers, job)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        outcomes = self.worker.process([str(i) for i in batch["id"]])
+        return {
+            "id": np.array([o.id for o in outcomes], dtype=object),
+            "ok": np.array([o.ok for o in outcomes], dtype=bool),
+        }
+
+
+def run_ray(
+    ids: Sequence[str],
+    db_url: str,
+    analyzers: Sequence[str] | None,
+    job: str,
+    workers: int,
+    chunk: int,
+    on_done: Callable[[list[Outcome]], None],
+    address: str | None = None,
+) -> None:
+    """Analyse `ids` on the Ray cluster at `address` (None: a local one started for this run)."""
+    import ray  # imported here: `--engine local` must not pay for (or need) Ray
+
+    ray.init(address=address, include_dashboard=False, log_to_driver=False,
+             logging_level=logging.WARNING, ignore_reinit_error=True)
+    try:
+        context = ray.data.DataContext.get_current()
+        context.enable_progress_bars = False  # ours is the one progress bar
+        dataset = ray.data.from_items([{"id": i} for i in ids], override_num_blocks=_blocks(len(ids), chunk))
+        mapped = dataset.map_batches(
+            _Actor,
+            fn_constructor_args=(db_url, list(analyzers) if analyzers else None, job),
+            batch_size=chunk,
+            batch_format="numpy",
+            concurrency=workers,
+            num_cpus=1,
+        )
+        for batch in mapped.iter_batches(batch_size=None, batch_format="numpy"):
+            on_done([Outcome(str(i), bool(ok)) for i, ok in zip(batch["id"], batch["ok"], strict=True)])
+    finally:
+        ray.shutdown()
+
+
+def _blocks(count: int, chunk: int) -> int:
+    """One block per chunk (at least one), so partitions stream to actors as they free up."""
+    return max(1, -(-count // chunk))

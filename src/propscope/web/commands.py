@@ -1,0 +1,108 @@
+"""`propscope serve` and `propscope tokens …`, wired into the CLI by cli.py."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from propscope.errors import PropscopeError
+from propscope.store import Store
+from propscope.web.tokens import ROLES, create_token, list_tokens, revoke_token
+
+err = Console(stderr=True, highlight=False)
+DbOption = Annotated[
+    Optional[str],  # noqa: UP045 - Typer reads the annotation at run time
+    typer.Option("--db", help="Store URL (default: $PROPSCOPE_DB or the user's SQLite file)."),
+]
+
+tokens_app = typer.Typer(help="Manage API tokens for `propscope serve`.", no_args_is_help=True)
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1: only the machine's own users can connect."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _store(db: str | None) -> Store:
+    try:
+        return Store.open(db)
+    except PropscopeError as exc:
+        err.print(f"error {exc}")
+        raise typer.Exit(1) from exc
+
+
+def serve_command(
+    host: Annotated[str, typer.Option(help="Address to listen on; anything but loopback requires API tokens.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    db: DbOption = None,
+    analyzers: Annotated[Optional[str], typer.Option(help="Comma-separated analysers for /api/analyze (default: all installed).")] = None,  # noqa: UP045
+) -> None:
+    """Serve the web workbench and the REST API (open http://HOST:PORT/)."""
+    import uvicorn
+
+    from propscope.web.app import create_app
+
+    names = [n.strip() for n in analyzers.split(",") if n.strip()] if analyzers else None
+    require_tokens = not is_loopback(host)
+    try:
+        app = create_app(db, require_tokens=require_tokens, analyzers=names)
+    except PropscopeError as exc:
+        err.print(f"error {exc}")
+        raise typer.Exit(1) from exc
+    store = app.state.bench.store
+    if require_tokens and not list_tokens(store.engine):
+        err.print("No API token exists yet: create one with `propscope tokens create --role analyst`.")
+    mode = "tokens required" if require_tokens else "anonymous read-only access (loopback)"
+    err.print(f"propscope serving {store.url} on http://{host}:{port}/ ({mode})")
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_keep_alive=5,
+                limit_concurrency=512, server_header=False)
+
+
+@tokens_app.command("create")
+def create(
+    role: Annotated[str, typer.Option(help="reader | analyst | admin")] = "reader",
+    name: Annotated[Optional[str], typer.Option(help="Who or what the token is for.")] = None,  # noqa: UP045
+    db: DbOption = None,
+) -> None:
+    """Create a token; it is printed once and only its hash is stored."""
+    if role not in ROLES:
+        raise typer.BadParameter(f"--role must be one of {', '.join(ROLES)}")
+    store = _store(db)
+    token = create_token(store.engine, role, name)
+    err.print(f"Created a {role} token. Keep it secret; it is not shown again:")
+    typer.echo(token)
+
+
+@tokens_app.command("list")
+def list_command(
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines.")] = False,
+) -> None:
+    """List tokens (their first characters only, never the secret)."""
+    for info in list_tokens(_store(db).engine):
+        if as_json:
+            typer.echo(json.dumps(info.to_json()))
+        else:
+            state = "revoked" if info.revoked_at else "live"
+            typer.echo(f"{info.id}\t{info.role}\t{info.prefix}…\t{state}\t{info.name or ''}")
+
+
+@tokens_app.command("revoke")
+def revoke(
+    token_id: Annotated[int, typer.Argument(metavar="ID", help="Token id from `tokens list`.")],
+    db: DbOption = None,
+) -> None:
+    """Revoke a token (running servers stop accepting it within seconds)."""
+    if not revoke_token(_store(db).engine, token_id):
+        err.print(f"error no live token with id {token_id}")
+        raise typer.Exit(1)
+    err.print(f"Token {token_id} revoked.")
