@@ -112,10 +112,25 @@ def warc_bytes() -> Any:
             headers = StatusAndHeaders(
                 "200 OK", [("Content-Type", content_type)], protocol="HTTP/1.1"
             )
+            # an explicit length keeps warcio from spooling (and leaking) a temporary file
             record = writer.create_warc_record(
-                uri, "response", payload=io.BytesIO(body), http_headers=headers
+                uri, "response", payload=io.BytesIO(body), length=len(body), http_headers=headers
             )
             writer.write_record(record)
         return buffer.getvalue()
 
     return make
+
+
+# --- claims / entities / narratives fixtures (tests/test_claims.py, test_entities.py, ...) ----
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared"
+SPECIMEN = SHARED_DATA / "examples" / "neo-kazakhstan-2022.txt"
+
+
+@pytest.fixture(scope="session")
+def specimen_text() -> str:
+    """The NEO Kazakhstan article from shared/, or a skip saying where it is expected."""
+    if not SPECIMEN.is_file():
+        pytest.skip(f"specimen article not found at {SPECIMEN} (it lives in the shared/ folder)")
+    return SPECIMEN.read_text(encoding="utf-8")

@@ -36,7 +36,9 @@ def test_atom_entry(ingest_data: Path) -> None:
     (doc,) = list(iter_documents([ingest_data / "feed.atom"]))
     assert isinstance(doc, Document)
     assert (doc.title, doc.author, doc.outlet) == (
-        "Storm Warning for the Coast", "Ingrid Solberg", "Valley Weather Desk",
+        "Storm Warning for the Coast",
+        "Ingrid Solberg",
+        "Valley Weather Desk",
     )
     assert doc.url == "https://weather.example/storm"
     assert doc.text.startswith("Forecasters warned")
@@ -55,8 +57,7 @@ def test_fetch_feed_links_reads_each_page(ingest_data: Path, mock_fetcher: Any) 
         return httpx.Response(200, text=body, headers={"content-type": "text/html"})
 
     options = IngestOptions(fetch_feed_links=True)
-    items = list(iter_documents([ingest_data / "feed.rss"], options,
-                                fetcher=mock_fetcher(handler, options)))
+    items = list(iter_documents([ingest_data / "feed.rss"], options, fetcher=mock_fetcher(handler, options)))
     docs = [i for i in items if isinstance(i, Document)]
     assert [d.title for d in docs] == ["Full story: bridge", "Full story: market"]
     assert docs[0].url == "https://gazette.example/bridge"
@@ -67,10 +68,12 @@ def test_fetch_feed_links_reads_each_page(ingest_data: Path, mock_fetcher: Any) 
 @pytest.mark.parametrize(
     ("data", "pattern"),
     [
-        (b"<rss><channel><title>x</title><item><title>", r"^E015 f.rss: malformed feed"),
+        (b"<rss><channel><title>x</title><lin", r"^E015 f.rss: malformed feed"),
         (b"not xml at all {", r"^E015 f.rss: malformed feed"),
-        (b'<?xml version="1.0"?><rss version="2.0"><channel><title>Empty</title></channel></rss>',
-         r"^E016 f.rss: .*the feed has no entries"),
+        (
+            b'<?xml version="1.0"?><rss version="2.0"><channel><title>Empty</title></channel></rss>',
+            r"^E016 f.rss: .*the feed has no entries",
+        ),
     ],
 )
 def test_bad_feeds(data: bytes, pattern: str) -> None:

@@ -17,8 +17,13 @@ from propscope.ingest.tables import read_csv, read_jsonl
 
 MAPPED = IngestOptions(
     fields=FieldMap(
-        text="body", title="headline", author="writer", outlet="site", url="link",
-        published="date", id="uid",
+        text="body",
+        title="headline",
+        author="writer",
+        outlet="site",
+        url="link",
+        published="date",
+        id="uid",
     )
 )
 SENTENCE = "The ferry to the islands will run twice a day from June, the operator announced."
@@ -31,10 +36,12 @@ def split(items: list[Document | IngestFailure]) -> tuple[list[Document], list[I
 
 def test_jsonl_with_field_map(ingest_data: Path) -> None:
     docs, failures = split(list(iter_documents([ingest_data / "corpus.jsonl"], MAPPED)))
-    assert len(docs) == 3
+    assert (len(docs), len(failures)) == (3, 4)
     first = docs[0]
     assert (first.title, first.author, first.outlet) == (
-        "Airport Tram Delayed Again", "Ana Petrov", "Metro Daily",
+        "Airport Tram Delayed Again",
+        "Ana Petrov",
+        "Metro Daily",
     )
     assert (first.url, first.published) == ("https://metro.example/tram", "2024-02-01")
     assert dict(first.meta) == {"section": "city", "record_id": "a-1"}
@@ -79,8 +86,7 @@ def test_unreadable_jsonl_files(data: bytes, code: str) -> None:
 
 def test_jsonl_record_over_max_bytes_fails_alone() -> None:
     lines = [json.dumps({"text": SENTENCE * 20}), json.dumps({"text": SENTENCE})]
-    items = list(read_jsonl(io.BytesIO("\n".join(lines).encode()), "in.jsonl",
-                            IngestOptions(max_bytes=200)))
+    items = list(read_jsonl(io.BytesIO("\n".join(lines).encode()), "in.jsonl", IngestOptions(max_bytes=200)))
     assert isinstance(items[0], IngestFailure) and items[0].code == "E013"
     assert isinstance(items[1], Document)
 

@@ -46,10 +46,14 @@ def test_fixture_article_strips_share_buttons_and_tail(ingest_data: Path) -> Non
     ("raw", "kept"),
     [
         # boilerplate words inside a sentence are article text
-        ("Title Here\n\nShe said she would share this with Facebook and Twitter users. " + BODY,
-         "share this with Facebook and Twitter users"),
-        ("Title Here\n\n" + BODY + "\n\nLeave a reply, the minister told the protesters.",
-         "Leave a reply, the minister told"),
+        (
+            "Title Here\n\nShe said she would share this with Facebook and Twitter users. " + BODY,
+            "share this with Facebook and Twitter users",
+        ),
+        (
+            "Title Here\n\n" + BODY + "\n\nLeave a reply, the minister told the protesters.",
+            "Leave a reply, the minister told",
+        ),
         # a tail marker before any article text is dropped as a line, not a cut
         ("Related Posts\n\nTitle Here\n\n" + BODY, "sea wall to be fixed"),
     ],
@@ -134,13 +138,9 @@ def test_whitespace_is_normalised() -> None:
 TEXT = "Title Here\n\nThe café’s owner said “naïve” critics misread the menu. " + BODY
 
 
-@pytest.mark.parametrize(
-    "encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"]
-)
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"])
 def test_encodings_are_detected(encoding: str) -> None:
-    text = TEXT if encoding != "latin-1" else TEXT.replace("’", "'").replace("“", '"').replace(
-        "”", '"'
-    )
+    text = TEXT if encoding != "latin-1" else TEXT.replace("’", "'").replace("“", '"').replace("”", '"')
     doc = parse_text(text.encode(encoding), "enc.txt")
     assert doc.title == "Title Here"
     assert "café" in doc.text and "naïve" in doc.text
@@ -179,8 +179,11 @@ def test_file_over_max_bytes_is_refused(tmp_path: Path) -> None:
     ("text", "code"),
     [
         (BODY, "en"),
-        ("Der Ausschuss traf sich am Dienstag, um den Haushalt für das kommende Jahr zu "
-         "besprechen, und die Mitglieder waren sich einig.", "de"),
+        (
+            "Der Ausschuss traf sich am Dienstag, um den Haushalt für das kommende Jahr zu "
+            "besprechen, und die Mitglieder waren sich einig.",
+            "de",
+        ),
         ("Le comité s'est réuni mardi pour discuter du budget de l'année prochaine.", "fr"),
         ("Too short", None),
         ("12345 67890 !!! ???", None),

@@ -71,8 +71,20 @@ def test_bad_urls_are_refused(mock_fetcher: Any, url: str, pattern: str) -> None
 
 @pytest.mark.parametrize(
     "address",
-    ["127.0.0.1", "10.1.2.3", "192.168.0.10", "172.16.5.4", "169.254.169.254", "::1",
-     "fe80::1", "fc00::1", "0.0.0.0", "224.0.0.1", "100.64.0.1", "::ffff:127.0.0.1"],
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "192.168.0.10",
+        "172.16.5.4",
+        "169.254.169.254",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "100.64.0.1",
+        "::ffff:127.0.0.1",
+    ],
 )
 def test_private_addresses_are_refused(mock_fetcher: Any, address: str) -> None:
     fetcher = mock_fetcher(page(), addresses=[address])
@@ -82,7 +94,7 @@ def test_private_addresses_are_refused(mock_fetcher: Any, address: str) -> None:
 
 def test_one_private_address_among_public_ones_is_refused(mock_fetcher: Any) -> None:
     fetcher = mock_fetcher(page(), addresses=["93.184.215.14", "10.0.0.1"])
-    with pytest.raises(FetchError, match="^E021"):
+    with pytest.raises(FetchError, match=r"^E021"):
         load(URL, fetcher=fetcher)
 
 
@@ -119,7 +131,7 @@ def test_redirect_to_private_host_is_refused(mock_fetcher: Any) -> None:
 
 
 def test_redirect_to_other_scheme_is_refused(mock_fetcher: Any) -> None:
-    with pytest.raises(FetchError, match="^E020 "):
+    with pytest.raises(FetchError, match=r"^E020 "):
         load(URL, fetcher=mock_fetcher(redirects({URL: "file:///etc/passwd"})))
 
 
@@ -156,7 +168,7 @@ def test_streamed_size_over_cap_is_cut(mock_fetcher: Any) -> None:
         return httpx.Response(200, content=chunks, headers={"content-type": "text/html"})
 
     options = IngestOptions(fetch_max_bytes=10_000)
-    with pytest.raises(FetchError, match="^E027 "):
+    with pytest.raises(FetchError, match=r"^E027 "):
         load(URL, options, fetcher=mock_fetcher(endless, options))
 
 
@@ -167,9 +179,7 @@ def test_streamed_size_over_cap_is_cut(mock_fetcher: Any) -> None:
         (httpx.ConnectError("connection refused"), r"^E022 .*connection refused"),
     ],
 )
-def test_network_errors_are_fetch_errors(
-    mock_fetcher: Any, error: Exception, pattern: str
-) -> None:
+def test_network_errors_are_fetch_errors(mock_fetcher: Any, error: Exception, pattern: str) -> None:
     def fail(request: httpx.Request) -> httpx.Response:
         raise error
 

@@ -63,9 +63,9 @@ def test_malformed_archives(data: bytes, pattern: str) -> None:
 
 def test_damage_mid_archive_keeps_earlier_records(warc_bytes: Any, archive: Any) -> None:
     good = warc_bytes(archive[:1], gzip=False)
-    damaged = good + b"WARC/1.0\r\nbroken header without end" + b"\x00junk" * 50
+    damaged = good + b"garbage line that is not a record header\r\n" * 3 + good
     items: list[Any] = []
-    with pytest.raises(IngestError, match="^E015"):
+    with pytest.raises(IngestError, match=r"^E015"):
         for item in read_warc(io.BytesIO(damaged), "x.warc", IngestOptions()):
             items.append(item)
     assert [type(i).__name__ for i in items] == ["Document"]

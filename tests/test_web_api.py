@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _web import ARTICLE, ANALYZERS, make_app
+from _web import ANALYZERS, ARTICLE, make_app
 from fastapi import FastAPI
 
 from propscope import Pipeline
@@ -62,11 +62,16 @@ async def test_analyze_text_is_the_cli_object_plus_links(client: httpx.AsyncClie
     assert len(data["techniques"]) == 5
 
 
-@pytest.mark.parametrize("html", ["<html><head><title>Hostile page</title></head><body><article>"
-                                  "<p>The enemy is EVIL <script>window.__xss=1</script> and everyone knows it, "
-                                  "say the papers, again and again, in every single town.</p>"
-                                  '<p><img src=x onerror="alert(1)"><a href="javascript:alert(2)">Click</a> '
-                                  "for more of this long article text that goes on.</p></article></body></html>"])
+HOSTILE_HTML = (
+    "<html><head><title>Hostile page</title></head><body><article>"
+    "<p>The enemy is EVIL <script>window.__xss=1</script> and everyone knows it, "
+    "say the papers, again and again, in every single town.</p>"
+    '<p><img src=x onerror="alert(1)"><a href="javascript:alert(2)">Click</a> '
+    "for more of this long article text that goes on.</p></article></body></html>"
+)
+
+
+@pytest.mark.parametrize("html", [HOSTILE_HTML])
 async def test_analyze_html_keeps_only_text(client: httpx.AsyncClient, html: str) -> None:
     data = await analyse(client, html=html)
     text = data["document"]["text"]
@@ -83,7 +88,9 @@ async def test_analyze_html_keeps_only_text(client: httpx.AsyncClient, html: str
     ({"documents": []}, 422, "E614"),
     ({"text": "   \n  "}, 422, "E016"),
 ])
-async def test_bad_analyze_requests(client: httpx.AsyncClient, body: dict[str, Any], status: int, code: str) -> None:
+async def test_bad_analyze_requests(
+    client: httpx.AsyncClient, body: dict[str, Any], status: int, code: str
+) -> None:
     response = await client.post("/api/analyze", json=body)
     assert response.status_code == status, response.text
     assert response.json()["error"]["code"] == code
@@ -92,12 +99,13 @@ async def test_bad_analyze_requests(client: httpx.AsyncClient, body: dict[str, A
 @pytest.mark.parametrize(("role", "status", "code"), [(None, 401, "E601"), ("reader", 403, "E603"),
                                                       ("bogus", 401, "E602")])
 async def test_writes_need_an_analyst_token(app: FastAPI, role: str | None, status: int, code: str) -> None:
-    headers = {} if role is None else bearer(app, role) if role != "bogus" else {"Authorization": "Bearer nope"}
+    headers = {"Authorization": "Bearer nope"} if role == "bogus" else bearer(app, role) if role else {}
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as anon:
         response = await anon.post("/api/analyze", json={"text": ARTICLE}, headers=headers)
         assert response.status_code == status
         assert response.json()["error"]["code"] == code
-        assert (await anon.get("/api/documents", headers=headers if role == "reader" else {})).status_code == 200
+        read = await anon.get("/api/documents", headers=headers if role == "reader" else {})
+        assert read.status_code == 200
 
 
 async def test_non_loopback_requires_tokens_for_everything(tmp_path: Path) -> None:
@@ -161,9 +169,11 @@ async def test_batch_returns_a_job(client: httpx.AsyncClient) -> None:
 async def corpus(client: httpx.AsyncClient) -> list[str]:
     """Three stored articles from two outlets, one without any technique."""
     ids = []
+    calm = "Calm Report\n\nThe council met on Tuesday and approved the budget."
+    protest = ARTICLE.replace("colour revolution", "protest")
     for text, outlet, day in ((ARTICLE, "Daily Example", "2022-01-05"),
-                              (ARTICLE.replace("colour revolution", "protest"), "Daily Example", "2022-02-01"),
-                              ("Calm Report\n\nThe council met on Tuesday and approved the budget.", "Other Paper", "2022-03-01")):
+                              (protest, "Daily Example", "2022-02-01"),
+                              (calm, "Other Paper", "2022-03-01")):
         ids.append((await analyse(client, text=text, outlet=outlet, published=day))["document"]["id"])
     return ids
 
@@ -177,13 +187,17 @@ async def corpus(client: httpx.AsyncClient) -> list[str]:
     ("since=2022-01-10&until=2022-02-10", [1]),
     ("limit=1&offset=1", [1]),
 ])
-async def test_document_list_filters(client: httpx.AsyncClient, corpus: list[str], query: str, expected: list[int]) -> None:
+async def test_document_list_filters(
+    client: httpx.AsyncClient, corpus: list[str], query: str, expected: list[int]
+) -> None:
     data = (await client.get(f"/api/documents?{query}")).json()
     assert [d["id"] for d in data["documents"]] == [corpus[i] for i in expected]
     assert all(d["links"]["html"] == f"/documents/{d['id']}" for d in data["documents"])
 
 
-@pytest.mark.parametrize(("query", "code"), [("since=yesterday", "E600"), ("limit=0", "E600"), ("limit=5000", "E600")])
+@pytest.mark.parametrize(("query", "code"), [
+    ("since=yesterday", "E600"), ("limit=0", "E600"), ("limit=5000", "E600"), ("until=", "E600"),
+])
 async def test_document_list_rejects_bad_parameters(client: httpx.AsyncClient, query: str, code: str) -> None:
     response = await client.get(f"/api/documents?{query}")
     assert response.status_code == 422 and response.json()["error"]["code"] == code
@@ -201,7 +215,9 @@ async def test_one_document_by_prefix_and_missing(client: httpx.AsyncClient, cor
     ("semeval", "text/plain", "\tSlogans\t"),
     ("csv", "text/csv", "id,title,author,outlet"),
 ])
-async def test_export(client: httpx.AsyncClient, corpus: list[str], fmt: str, media: str, needle: str) -> None:
+async def test_export(
+    client: httpx.AsyncClient, corpus: list[str], fmt: str, media: str, needle: str
+) -> None:
     everything = await client.get(f"/api/export?format={fmt}")
     assert everything.headers["content-type"].startswith(media) and needle in everything.text
     one = await client.get(f"/api/export?format={fmt}&id={corpus[0]}")

@@ -10,7 +10,6 @@ import pytest
 import schemathesis
 from _web import make_app
 from hypothesis import HealthCheck, settings
-
 from schemathesis.checks import positive_data_acceptance
 
 from propscope.web.openapi import render

@@ -29,10 +29,12 @@ from rich.text import Text
 from propscope import registry, render
 from propscope.api import Failure, RunReport, run
 from propscope.config import FieldMap, IngestOptions
+from propscope.corpus.commands import batch_command, corpus_app, outlets_command
 from propscope.document import Result
 from propscope.errors import PropscopeError
 from propscope.pipeline import DEFAULT_BATCH_SIZE, Pipeline
 from propscope.store import Store
+from propscope.web.commands import serve_command, tokens_app
 
 app = typer.Typer(
     help="Read news articles and show, with evidence, how they try to persuade.",
@@ -45,6 +47,11 @@ narratives_app = typer.Typer(help="Work with the narrative catalogue.", no_args_
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
 app.add_typer(narratives_app, name="narratives")
+app.add_typer(corpus_app, name="corpus")
+app.command("outlets")(outlets_command)
+app.command("batch")(batch_command)
+app.command("serve")(serve_command)
+app.add_typer(tokens_app, name="tokens")
 
 out = Console(soft_wrap=False, highlight=False)
 err = Console(stderr=True, highlight=False)

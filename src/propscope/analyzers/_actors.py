@@ -43,9 +43,7 @@ class ActorTable:
     @classmethod
     def load(cls, name: str = "actors.yaml") -> ActorTable:
         data = load_data(name)
-        exact = {
-            alias: (row["actor"], row["label"]) for row in data["actors"] for alias in row["aliases"]
-        }
+        exact = {alias: (row["actor"], row["label"]) for row in data["actors"] for alias in row["aliases"]}
         return cls(
             aliases={alias.casefold(): value for alias, value in exact.items()},
             exact=exact,
@@ -96,9 +94,7 @@ class ActorTable:
         mention = self._one(sp, first, last, label, sentence_of)
         return [mention] if mention else []
 
-    def _one(
-        self, sp: Any, first: int, last: int, label: str, sentence_of: dict[int, int]
-    ) -> Mention | None:
+    def _one(self, sp: Any, first: int, last: int, label: str, sentence_of: dict[int, int]) -> Mention | None:
         while first < last and (sp[first].text in ("the", "The") or sp[first].is_punct):
             first += 1
         while last > first and (sp[last - 1].text in _POSSESSIVES or sp[last - 1].is_punct):
@@ -110,8 +106,7 @@ class ActorTable:
         if name is None:
             return None
         actor, label = name
-        return Mention(span.start_char, span.end_char, actor, label, first, last,
-                       sentence_of[first])
+        return Mention(span.start_char, span.end_char, actor, label, first, last, sentence_of[first])
 
     def canonical(self, surface: str, label: str) -> tuple[str, str] | None:
         """(actor, label) for a surface form; None for ignored forms and unlabelled strangers."""

@@ -15,6 +15,7 @@ from propscope.analyzers._actors import load_data
 
 _QUOTED = re.compile(r"[\"“”«»„][^\"“”«»„]*\w[^\"“”«»„]*[\"“”«»„]")
 _SUBJECTS = ("nsubj",)
+_NOT_SPEAKERS = frozenset({"it", "this", "that", "which", "what", "there", "these", "those"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,7 @@ class Attributor:
     def _reporting(self, tokens: list[Any]) -> Attribution | None:
         verbs = [t for t in tokens if t.pos_ == "VERB" and t.lemma_.lower() in self.verbs]
         for verb in sorted(verbs, key=_depth):
-            subjects = [c for c in verb.children if c.dep_ in _SUBJECTS]
+            subjects = [c for c in verb.children if c.dep_ in _SUBJECTS and c.lower_ not in _NOT_SPEAKERS]
             if subjects:
                 first, last = _phrase(subjects[0])
                 return Attribution(first, last, verb.text)
@@ -63,7 +64,7 @@ class Attributor:
 
 def _depth(tok: Any) -> int:
     depth = 0
-    while tok.head is not tok:
+    while tok.head.i != tok.i:  # spaCy makes a new Token object per access: compare indices
         tok, depth = tok.head, depth + 1
     return depth
 

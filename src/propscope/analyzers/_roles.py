@@ -54,7 +54,7 @@ class RoleRules:
         phrase = phrase_head(root)
         if self.is_source(phrase):
             return "authority"
-        owns_blame = phrase is not root and phrase.lemma_.lower() in self.blame_nouns
+        owns_blame = phrase.i != root.i and phrase.lemma_.lower() in self.blame_nouns
         if owns_blame or self.is_blamed(phrase) or self.near_technique(sp, mention, techniques):
             return "blamed"
         return "neutral"
@@ -92,17 +92,12 @@ class RoleRules:
             frontier = [c for t in frontier for c in t.children if c.dep_ in _REACH_DEPS]
         return False
 
-    def near_technique(
-        self, sp: Any, mention: Mention, techniques: Sequence[TechniqueSpan]
-    ) -> bool:
+    def near_technique(self, sp: Any, mention: Mention, techniques: Sequence[TechniqueSpan]) -> bool:
         """A blaming technique span on the mention, or within `window` characters in its sentence."""
         sent = sp[mention.first].sent
         lo = max(mention.start - self.window, sent.start_char)
         hi = min(mention.end + self.window, sent.end_char)
-        return any(
-            t.technique in self.blame_techniques and t.start < hi and t.end > lo
-            for t in techniques
-        )
+        return any(t.technique in self.blame_techniques and t.start < hi and t.end > lo for t in techniques)
 
 
 def phrase_head(tok: Any) -> Any:
@@ -112,7 +107,7 @@ def phrase_head(tok: Any) -> Any:
     "of" phrase climbs too ("the Ministry of Ukraine"), but not across other prepositions; a
     conjunct climbs to the first one ("figures and their Western sponsors chose ...").
     """
-    while tok.head is not tok:
+    while tok.head.i != tok.i:  # spaCy makes a new Token object per access: compare indices
         if tok.dep_ in _PHRASE_DEPS:
             tok = tok.head
         elif tok.dep_ == "pobj" and tok.head.lower_ == "of" and tok.head.dep_ == "prep":

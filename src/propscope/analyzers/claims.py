@@ -67,7 +67,5 @@ class ClaimsAnalyzer:
 
 def _candidates(text: str, sp: Any) -> list[tuple[int, int, Any]]:
     return [
-        (s, e, sent)
-        for s, e, sent in _spacy.sentence_spans(text, sp)
-        if len(text[s:e].split()) >= MIN_WORDS
+        (s, e, sent) for s, e, sent in _spacy.sentence_spans(text, sp) if len(text[s:e].split()) >= MIN_WORDS
     ]

@@ -16,7 +16,7 @@ from typing import Any
 from propscope.analyzers import _actors, _roles, _spacy
 from propscope.document import Annotations, Document, Entity, Span, TechniqueSpan
 
-ROLE_ORDER = ("blamed", "authority")  # a sentence's role: blamed beats authority beats neutral
+ROLE_ORDER = ("blamed", "authority")  # within a sentence: blamed beats authority beats neutral
 
 
 class EntitiesAnalyzer:
@@ -41,9 +41,7 @@ class EntitiesAnalyzer:
             out.append(Annotations(entities=self.entities(doc.text, sp, techniques)))
         return out
 
-    def entities(
-        self, text: str, sp: Any, techniques: Sequence[TechniqueSpan] = ()
-    ) -> tuple[Entity, ...]:
+    def entities(self, text: str, sp: Any, techniques: Sequence[TechniqueSpan] = ()) -> tuple[Entity, ...]:
         """The actor table of one parsed document, most mentioned actor first."""
         mentions = self.actors.mentions(text, sp)
         by_actor: dict[str, list[_actors.Mention]] = defaultdict(list)
@@ -77,10 +75,12 @@ def _sentence_role(found: set[str]) -> str:
 
 
 def dominant_role(roles: Counter[str]) -> str:
-    """The most frequent non-neutral role; neutral only when the actor is never cast otherwise.
+    """The more frequent of blamed and authority; neutral when neither occurs or they tie.
 
     Most sentences mention an actor in passing, so a plain majority would call almost everyone
     neutral; being blamed or cited even once is what a reader wants to see.
     """
-    cast = [(roles[r], -i, r) for i, r in enumerate(ROLE_ORDER) if roles[r] > 0]
-    return max(cast)[2] if cast else "neutral"
+    blamed, authority = roles["blamed"], roles["authority"]
+    if blamed == authority:
+        return "neutral"
+    return "blamed" if blamed > authority else "authority"

@@ -88,8 +88,7 @@ class NarrativesAnalyzer:
             if not hits:
                 continue
             evidence = tuple(
-                Evidence(spans[i][0], spans[i][1], text[spans[i][0] : spans[i][1]],
-                         float(scores[i, j]))
+                Evidence(spans[i][0], spans[i][1], text[spans[i][0] : spans[i][1]], float(scores[i, j]))
                 for i in hits[:MAX_EVIDENCE]
             )
             found.append(Narrative(entry.id, entry.title, evidence[0].score, evidence))

@@ -1,7 +1,8 @@
 """Coordinated publication: the same passage put out by several outlets within a short window.
 
 A reuse group becomes a campaign when at least `min_outlets` distinct outlets published it within
-`window` of each other. Defaults:
+`window`. The campaign is then the whole burst around them: every publication within `window` of
+the one before, so late joiners of a campaign are listed too. Defaults:
 - `DEFAULT_MIN_OUTLETS = 3`: two outlets sharing a passage is everyday syndication (a wire story,
   a partner site); three or more at once is the smallest pattern syndication does not explain.
 - the window is estimated from the corpus unless given (`estimate_window`): for every group with
@@ -99,7 +100,11 @@ def _dated(group: ReuseGroup) -> list[DocMeta]:
 
 def time_to_outlets(group: ReuseGroup, count: int) -> timedelta | None:
     """The shortest time in which `count` distinct outlets published the group's passage."""
-    docs, best = _dated(group), None
+    return _time_to_outlets(_dated(group), count)
+
+
+def _time_to_outlets(docs: list[DocMeta], count: int) -> timedelta | None:
+    best = None
     for i, _ in enumerate(docs):
         seen: set[str] = set()
         for later in docs[i:]:
@@ -159,28 +164,32 @@ def find_campaigns(
 
 
 def _group_campaigns(group: ReuseGroup, min_outlets: int, window: timedelta) -> list[Campaign]:
-    """Bursts of one group: the window holding the most outlets, then the next after it."""
-    docs, found, i = _dated(group), [], 0
-    if len({_outlet(d) for d in docs}) < min_outlets:
-        return []
-    while i < len(docs):
-        best: tuple[int, int, int] | None = None
-        for start in range(i, len(docs)):
-            stop = start
-            while stop + 1 < len(docs) and _time(docs[stop + 1]) - _time(docs[start]) <= window:
-                stop += 1
-            outlets = len({_outlet(d) for d in docs[start : stop + 1]})
-            if outlets >= min_outlets and (best is None or outlets > best[2]):
-                best = (start, stop, outlets)
-        if best is None:
-            break
-        found.append(Campaign(group.passage, tuple(docs[best[0] : best[1] + 1])))
-        i = best[1] + 1
+    """Bursts of one group that reach `min_outlets` outlets within `window`.
+
+    A burst is a run of publications each within `window` of the one before, so a campaign is
+    reported whole (all its outlets, from the first publisher on) even when it lasts a little
+    longer than the window itself.
+    """
+    found = []
+    for burst in _bursts(_dated(group), window):
+        reach = _time_to_outlets(burst, min_outlets)
+        if reach is not None and reach <= window:
+            found.append(Campaign(group.passage, tuple(burst)))
     return found
 
 
+def _bursts(docs: list[DocMeta], window: timedelta) -> list[list[DocMeta]]:
+    runs: list[list[DocMeta]] = []
+    for doc in docs:
+        if runs and _time(doc) - _time(runs[-1][-1]) <= window:
+            runs[-1].append(doc)
+        else:
+            runs.append([doc])
+    return runs
+
+
 def outlet_graph(groups: Sequence[ReuseGroup], campaigns: Sequence[Campaign], window: timedelta) -> nx.Graph:
-    """Outlets as nodes; an edge counts the passages two outlets both published within `window`."""
+    """Outlets as nodes; an edge counts the passages two outlets published in one burst."""
     graph = nx.Graph()
     for group in groups:
         for a, b in _pairs_within(_dated(group), window):
@@ -196,14 +205,11 @@ def outlet_graph(groups: Sequence[ReuseGroup], campaigns: Sequence[Campaign], wi
 
 
 def _pairs_within(docs: list[DocMeta], window: timedelta) -> set[tuple[str, str]]:
-    pairs = set()
-    for i, doc in enumerate(docs):
-        for later in docs[i + 1 :]:
-            if _time(later) - _time(doc) > window:
-                break
-            a, b = sorted((_outlet(doc), _outlet(later)))
-            if a != b:
-                pairs.add((a, b))
+    """Outlet pairs that published the passage in one burst (each within `window` of the last)."""
+    pairs: set[tuple[str, str]] = set()
+    for burst in _bursts(docs, window):
+        outlets = sorted({_outlet(d) for d in burst})
+        pairs.update(combinations(outlets, 2))
     return pairs
 
 

@@ -95,8 +95,9 @@ class _Run:
         if isinstance(item, IngestFailure):
             return item
         source = item.source or item.url or item.id
-        first = self._seen.setdefault(item.id, source)
-        if first is source:
+        first = self._seen.get(item.id)
+        if first is None:
+            self._seen[item.id] = source
             return item
         message = IngestError.E_DUPLICATE.format(source=source, first=first, id=item.id)
         return IngestFailure(source, DUPLICATE, message, IngestError(message, source))

@@ -78,7 +78,5 @@ def load_catalogue(folder: Path = CATALOGUE_DIR) -> tuple[NarrativeEntry, ...]:
     entries = tuple(load_file(p) for p in sorted(folder.glob("*.yaml")))
     ids = [e.id for e in entries]
     if dupes := sorted({i for i in ids if ids.count(i) > 1}):
-        raise CatalogueError(
-            CatalogueError.E_SCHEMA.format(path=folder, problem=f"duplicate ids {dupes}")
-        )
+        raise CatalogueError(CatalogueError.E_SCHEMA.format(path=folder, problem=f"duplicate ids {dupes}"))
     return entries

@@ -62,9 +62,20 @@ def main() -> None:
     cos = (pool(hidden, mask) * ref).sum(1)
     report = {"min_cosine_vs_torch_fp32": float(cos.min()), "mean": float(cos.mean())}
     print(json.dumps(report))
-    (args.out / "config.json").write_text(json.dumps(
-        {"max_len": MAX_LEN, "pooling": "mean", "normalize": True, "dim": 384,
-         "version": "minilm-l6-v2-int8-1", **report}, indent=1) + "\n")
+    (args.out / "config.json").write_text(
+        json.dumps(
+            {
+                "max_len": MAX_LEN,
+                "pooling": "mean",
+                "normalize": True,
+                "dim": 384,
+                "version": "minilm-l6-v2-int8-1",
+                **report,
+            },
+            indent=1,
+        )
+        + "\n"
+    )
     if cos.mean() < MIN_COSINE:
         sys.exit(f"int8 export too far from torch: mean cosine {cos.mean():.4f} < {MIN_COSINE}")
 

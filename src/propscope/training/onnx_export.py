@@ -29,9 +29,7 @@ class _Keywords(torch.nn.Module):
         self.output = output
 
     def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
-        out = self.model(
-            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
-        )
+        out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
         return getattr(out, self.output)
 
 
@@ -46,8 +44,9 @@ def _batch(tokenizer: Tokenizer, texts: list[str], max_len: int) -> dict[str, np
     }
 
 
-def export(model: torch.nn.Module, output: str, tokenizer_json: Path, out_dir: Path,
-           max_len: int = 128) -> Path:
+def export(
+    model: torch.nn.Module, output: str, tokenizer_json: Path, out_dir: Path, max_len: int = 128
+) -> Path:
     """Export `model` (HF, eager attention) to out_dir/model.onnx as int8; returns its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer = Tokenizer.from_file(str(tokenizer_json))
@@ -56,14 +55,22 @@ def export(model: torch.nn.Module, output: str, tokenizer_json: Path, out_dir: P
     fp32 = out_dir / "model.fp32.onnx"
     dyn = {0: "batch", 1: "seq"}
     torch.onnx.export(
-        _Keywords(model.eval(), output), args, str(fp32), dynamo=False, opset_version=17,
-        input_names=["input_ids", "attention_mask", "token_type_ids"], output_names=["output"],
-        dynamic_axes={"input_ids": dyn, "attention_mask": dyn, "token_type_ids": dyn,
-                      "output": {0: "batch"} if output == "logits" else dyn},
+        _Keywords(model.eval(), output),
+        args,
+        str(fp32),
+        dynamo=False,
+        opset_version=17,
+        input_names=["input_ids", "attention_mask", "token_type_ids"],
+        output_names=["output"],
+        dynamic_axes={
+            "input_ids": dyn,
+            "attention_mask": dyn,
+            "token_type_ids": dyn,
+            "output": {0: "batch"} if output == "logits" else dyn,
+        },
     )
     target = out_dir / "model.onnx"
-    quantize_dynamic(str(fp32), str(target), per_channel=True, reduce_range=True,
-                     weight_type=QuantType.QInt8)
+    quantize_dynamic(str(fp32), str(target), per_channel=True, reduce_range=True, weight_type=QuantType.QInt8)
     fp32.unlink()
     shutil.copy(tokenizer_json, out_dir / "tokenizer.json")
     return target

@@ -84,8 +84,7 @@ def load_split(data: Path, split: str, max_articles: int | None) -> list[Article
     tc_rows = ptc.read_tc_labels(data / files[2])
     tokenizer = load_tokenizer(str(base_model_path() / "tokenizer.json"))
     articles = {
-        i: Article(i, texts[i], tokenize(tokenizer, texts[i]), ptc.merge_spans(si.get(i, [])))
-        for i in ids
+        i: Article(i, texts[i], tokenize(tokenizer, texts[i]), ptc.merge_spans(si.get(i, []))) for i in ids
     }
     for row in tc_rows:
         if row.article in articles:
@@ -162,8 +161,11 @@ class TechniqueNet(nn.Module):
 
     def _mask(self, mask: torch.Tensor, states: torch.Tensor) -> torch.Tensor:
         return self.encoder._create_attention_masks(
-            attention_mask=mask, encoder_attention_mask=None, embedding_output=states,
-            encoder_hidden_states=None, cache=None,
+            attention_mask=mask,
+            encoder_attention_mask=None,
+            embedding_output=states,
+            encoder_hidden_states=None,
+            cache=None,
         )[0]
 
     def _layers(self, states: torch.Tensor, mask: torch.Tensor, layers) -> torch.Tensor:
@@ -178,9 +180,7 @@ class TechniqueNet(nn.Module):
         states = self.encoder.embeddings(input_ids=input_ids)
         return self._layers(states, attention_mask, self.encoder.encoder.layer[:FROZEN_LAYERS])
 
-    def upper(
-        self, states: torch.Tensor, attention_mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def upper(self, states: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         layers = self.encoder.encoder.layer[FROZEN_LAYERS:]
         hidden = self._layers(states, attention_mask, layers)
         return self.si(self.dropout(hidden)), hidden
@@ -202,8 +202,12 @@ def collate(batch: list[Window], device: str) -> dict[str, object]:
         ids[r, : len(w.ids)] = torch.tensor(w.ids)
         tags[r, : len(w.tags)] = torch.tensor(w.tags)
     spans = [(r, i, j, lab, f) for r, w in enumerate(batch) for i, j, lab, f in w.spans]
-    out = {"ids": ids.to(device), "mask": (ids != PAD_ID).long().to(device),
-           "tags": tags.to(device), "spans": spans}
+    out = {
+        "ids": ids.to(device),
+        "mask": (ids != PAD_ID).long().to(device),
+        "tags": tags.to(device),
+        "spans": spans,
+    }
     if batch[0].states is not None:
         states = torch.zeros((len(batch), length, batch[0].states.shape[-1]))
         for r, w in enumerate(batch):
@@ -225,16 +229,18 @@ def cache_lower(model: TechniqueNet, windows: list[Window], device: str, size: i
         for r, w in enumerate(chunk):
             w.states = states[r, : len(w.ids)].half().clone()
         if (k // size) % 10 == 0:
-            print(f"caching frozen layers: {k + len(chunk)}/{len(order)} windows "
-                  f"({time.time() - started:.0f} s)", flush=True)
+            print(
+                f"caching frozen layers: {k + len(chunk)}/{len(order)} windows "
+                f"({time.time() - started:.0f} s)",
+                flush=True,
+            )
 
 
 def span_batch(hidden: torch.Tensor, spans: list, device: str) -> tuple[torch.Tensor, torch.Tensor]:
     rows = []
     for r, i, j, _, feats in spans:
         piece = hidden[r, i:j]
-        rows.append(torch.cat([piece.mean(0), piece[0], piece[-1],
-                               torch.from_numpy(feats).to(device)]))
+        rows.append(torch.cat([piece.mean(0), piece[0], piece[-1], torch.from_numpy(feats).to(device)]))
     labels = torch.tensor([s[3] for s in spans], dtype=torch.long, device=device)
     return torch.stack(rows), labels
 
@@ -264,8 +270,7 @@ def encode_articles(
     """Per article: SI probabilities and hidden states per token, stitched from overlapping
     windows exactly as `runtime.WindowedEncoder` does at inference time."""
     model.eval()
-    jobs = [(d, s) for d, a in enumerate(articles)
-            for s in window_starts(len(a.tokens), SIZE, STRIDE)]
+    jobs = [(d, s) for d, a in enumerate(articles) for s in window_starts(len(a.tokens), SIZE, STRIDE)]
     outputs: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
     for k in range(0, len(jobs), batch_size):
         chunk = jobs[k : k + batch_size]
@@ -301,8 +306,10 @@ def evaluate(
     gold_si = {a.id: a.si for a in articles}
     sweep = {}
     for t in THRESHOLDS:
-        pred = {a.id: [(s, e) for s, e, _ in head.decode_spans(a.text, a.tokens.offsets, p, t)]
-                for a, (p, _) in zip(articles, encoded, strict=True)}
+        pred = {
+            a.id: [(s, e) for s, e, _ in head.decode_spans(a.text, a.tokens.offsets, p, t)]
+            for a, (p, _) in zip(articles, encoded, strict=True)
+        }
         sweep[t] = ptc.si_scores(pred, gold_si)
     best = max(sweep, key=lambda t: sweep[t]["f1"])
     rows = [r for a in articles for r in a.tc]
@@ -323,8 +330,10 @@ def predict_tc(
         counts: dict[tuple[int, int], int] = {}
         for r in a.tc:
             counts[(r.start, r.end)] = counts.get((r.start, r.end), 0) + 1
-        ranked = {s: ptc.top_k_labels(list(zip(NAMES, by_span[s].tolist(), strict=True)), k)
-                  for s, k in counts.items()}
+        ranked = {
+            s: ptc.top_k_labels(list(zip(NAMES, by_span[s].tolist(), strict=True)), k)
+            for s, k in counts.items()
+        }
         for r in a.tc:
             labels.append(ranked[(r.start, r.end)].pop(0))
     return labels
@@ -333,8 +342,10 @@ def predict_tc(
 def save_tc_head(model: TechniqueNet, path: Path, prior: np.ndarray | None = None) -> None:
     """The TC head as plain arrays, run by numpy at inference (`head.TCHead`)."""
     arrays = {
-        "w1": model.tc1.weight.detach().cpu().numpy().T, "b1": model.tc1.bias.detach().cpu().numpy(),
-        "w2": model.tc2.weight.detach().cpu().numpy().T, "b2": model.tc2.bias.detach().cpu().numpy(),
+        "w1": model.tc1.weight.detach().cpu().numpy().T,
+        "b1": model.tc1.bias.detach().cpu().numpy(),
+        "w2": model.tc2.weight.detach().cpu().numpy().T,
+        "b2": model.tc2.bias.detach().cpu().numpy(),
     }
     if prior is not None:
         arrays["prior"] = prior.astype(np.float32)
@@ -343,8 +354,7 @@ def save_tc_head(model: TechniqueNet, path: Path, prior: np.ndarray | None = Non
 
 def train_epoch(model, windows, optimiser, scheduler, weights, args, rng, epoch) -> float:
     model.train()
-    si_loss = nn.CrossEntropyLoss(weight=torch.tensor(SI_WEIGHTS).to(args["device"]),
-                                  ignore_index=-100)
+    si_loss = nn.CrossEntropyLoss(weight=torch.tensor(SI_WEIGHTS).to(args["device"]), ignore_index=-100)
     tc_loss = nn.CrossEntropyLoss(weight=weights.to(args["device"]))
     chunks = batches(windows, args["batch_size"], rng)
     total, started = 0.0, time.time()
@@ -367,8 +377,10 @@ def train_epoch(model, windows, optimiser, scheduler, weights, args, rng, epoch)
         args["steps_done"] += 1
         if step % 10 == 0 or step == len(chunks):
             rate = step * args["batch_size"] / (time.time() - started)
-            print(f"epoch {epoch} step {step}/{len(chunks)} loss {total / step:.4f} "
-                  f"{rate:.1f} windows/s", flush=True)
+            print(
+                f"epoch {epoch} step {step}/{len(chunks)} loss {total / step:.4f} {rate:.1f} windows/s",
+                flush=True,
+            )
         if args["max_steps"] and args["steps_done"] >= args["max_steps"]:
             break
     return total / max(step, 1)
@@ -397,11 +409,15 @@ def export_onnx(model: TechniqueNet, path: Path) -> float:
     axes = {0: "batch", 1: "seq"}
     wrapper = _ExportWrapper(model).eval()  # export restores the wrapper's mode afterwards
     torch.onnx.export(
-        wrapper, (), str(path), kwargs={"input_ids": ids, "attention_mask": mask},
-        input_names=["input_ids", "attention_mask"], output_names=["si_logits", "hidden"],
-        dynamic_axes={"input_ids": axes, "attention_mask": axes, "si_logits": axes,
-                      "hidden": axes},
-        opset_version=17, dynamo=False,
+        wrapper,
+        (),
+        str(path),
+        kwargs={"input_ids": ids, "attention_mask": mask},
+        input_names=["input_ids", "attention_mask"],
+        output_names=["si_logits", "hidden"],
+        dynamic_axes={"input_ids": axes, "attention_mask": axes, "si_logits": axes, "hidden": axes},
+        opset_version=17,
+        dynamo=False,
     )
     import onnxruntime as ort
 
@@ -419,15 +435,13 @@ def quantise(fp32: Path, int8: Path) -> None:
     (the default settings only 0.965)."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(fp32), str(int8), per_channel=True, reduce_range=True,
-                     weight_type=QuantType.QInt8)
+    quantize_dynamic(str(fp32), str(int8), per_channel=True, reduce_range=True, weight_type=QuantType.QInt8)
 
 
 def onnx_encoded(model_path: Path, articles: list[Article]) -> list[tuple[np.ndarray, np.ndarray]]:
     from propscope.models.runtime import WindowedEncoder
 
-    encoder = WindowedEncoder(model_path, base_model_path() / "tokenizer.json",
-                              window=WINDOW, stride=STRIDE)
+    encoder = WindowedEncoder(model_path, base_model_path() / "tokenizer.json", window=WINDOW, stride=STRIDE)
     out = encoder.encode([a.text for a in articles], ["si_logits", "hidden"])
     return [(head.softmax(o["si_logits"]), o["hidden"]) for _, o in out]
 
@@ -451,8 +465,10 @@ def tune(out: Path, onnx_path: Path, dev: list[Article], train: list[Article]) -
         save_tc_head_prior(out / "tc_head.npz", alpha * logp)
         result = evaluate(dev, encoded, head.TCHead(out / "tc_head.npz"))
         result["tc_prior_alpha"] = alpha
-        print(f"  alpha {alpha}: SI F1 {result['si']['f1']:.4f} "
-              f"TC micro-F1 {result['tc']['micro_f1']:.4f}", flush=True)
+        print(
+            f"  alpha {alpha}: SI F1 {result['si']['f1']:.4f} TC micro-F1 {result['tc']['micro_f1']:.4f}",
+            flush=True,
+        )
         if not best or result["tc"]["micro_f1"] > best["tc"]["micro_f1"]:
             best = result
     save_tc_head_prior(out / "tc_head.npz", best["tc_prior_alpha"] * logp)
@@ -482,9 +498,18 @@ def _seed(seed: int) -> random.Random:
 
 
 def train(
-    data_dir: Path, out_dir: Path, *, epochs: int = 3, max_articles: int | None = None,
-    max_steps: int | None = None, seed: int = 13, batch_size: int = 16, lr: float = 6e-5,
-    tc_weight: float = 1.0, time_budget_min: float | None = None, device: str | None = None,
+    data_dir: Path,
+    out_dir: Path,
+    *,
+    epochs: int = 3,
+    max_articles: int | None = None,
+    max_steps: int | None = None,
+    seed: int = 13,
+    batch_size: int = 16,
+    lr: float = 6e-5,
+    tc_weight: float = 1.0,
+    time_budget_min: float | None = None,
+    device: str | None = None,
     dev_every_epoch: bool = False,
 ) -> dict:
     """Train, keep the epoch with the best dev SI F1 + TC micro-F1, export and tune.
@@ -510,9 +535,11 @@ def train(
     dev_set = load_split(data_dir, "dev", max_articles)
     windows = [w for a in train_set for w in make_windows(a)]
     n_spans = sum(len(w.spans) for w in windows)
-    print(f"{len(train_set)} train articles, {len(windows)} windows, {n_spans} TC spans "
-          f"(of {sum(len(a.tc) for a in train_set)}); {len(dev_set)} dev; device {device}",
-          flush=True)
+    print(
+        f"{len(train_set)} train articles, {len(windows)} windows, {n_spans} TC spans "
+        f"(of {sum(len(a.tc) for a in train_set)}); {len(dev_set)} dev; device {device}",
+        flush=True,
+    )
     model = TechniqueNet(base_model_path()).to(device)
     if FROZEN_LAYERS:
         model.freeze_lower()
@@ -522,8 +549,13 @@ def train(
     per_epoch = math.ceil(len(windows) / batch_size)
     total = min(epochs * per_epoch, max_steps or epochs * per_epoch)
     scheduler = _schedule(optimiser, total)
-    args = {"device": device, "batch_size": batch_size, "tc_weight": tc_weight,
-            "max_steps": max_steps, "steps_done": 0}
+    args = {
+        "device": device,
+        "batch_size": batch_size,
+        "tc_weight": tc_weight,
+        "max_steps": max_steps,
+        "steps_done": 0,
+    }
     weights = tc_class_weights(windows)
     best = -1.0
     for epoch in range(1, epochs + 1):
@@ -534,8 +566,9 @@ def train(
         if dev_every_epoch:
             result = _dev_check(model, dev_set, out_dir, device)
             score = result["si"]["f1"] + result["tc"]["micro_f1"]
-            record.update(si=result["si"], si_threshold=result["si_threshold"],
-                          tc_micro_f1=result["tc"]["micro_f1"])
+            record.update(
+                si=result["si"], si_threshold=result["si_threshold"], tc_micro_f1=result["tc"]["micro_f1"]
+            )
         _log(out_dir, record)
         torch.save(model.state_dict(), out_dir / f"epoch{epoch}.pt")
         if score > best:
@@ -548,19 +581,32 @@ def train(
             print(f"stopping after epoch {epoch}: time budget {time_budget_min} min", flush=True)
             break
     model.load_state_dict(torch.load(out_dir / "best.pt", map_location="cpu"))
-    hyper = {"epochs": epochs, "epochs_run": epoch, "batch_size": batch_size, "lr": lr,
-             "tc_weight": tc_weight, "seed": seed, "max_articles": max_articles,
-             "max_steps": max_steps, "si_class_weights": SI_WEIGHTS,
-             "frozen_layers": FROZEN_LAYERS, "window": WINDOW, "stride": STRIDE}
+    hyper = {
+        "epochs": epochs,
+        "epochs_run": epoch,
+        "batch_size": batch_size,
+        "lr": lr,
+        "tc_weight": tc_weight,
+        "seed": seed,
+        "max_articles": max_articles,
+        "max_steps": max_steps,
+        "si_class_weights": SI_WEIGHTS,
+        "frozen_layers": FROZEN_LAYERS,
+        "window": WINDOW,
+        "stride": STRIDE,
+    }
     return finish(model, out_dir, dev_set, train_set, hyper, time.time() - began)
 
 
 def _dev_check(model: TechniqueNet, dev: list[Article], out: Path, device: str) -> dict:
     save_tc_head(model, out / "tc_head.npz")
     result = evaluate(dev, encode_articles(model, dev, device), head.TCHead(out / "tc_head.npz"))
-    print(f"dev: SI P {result['si']['precision']:.4f} R {result['si']['recall']:.4f} "
-          f"F1 {result['si']['f1']:.4f} at {result['si_threshold']}; "
-          f"TC micro-F1 {result['tc']['micro_f1']:.4f}", flush=True)
+    print(
+        f"dev: SI P {result['si']['precision']:.4f} R {result['si']['recall']:.4f} "
+        f"F1 {result['si']['f1']:.4f} at {result['si_threshold']}; "
+        f"TC micro-F1 {result['tc']['micro_f1']:.4f}",
+        flush=True,
+    )
     return result
 
 
@@ -570,7 +616,11 @@ def _log(out: Path, record: dict) -> None:
 
 
 def finish(
-    model: TechniqueNet, out: Path, dev: list[Article], train_set: list[Article], hyper: dict,
+    model: TechniqueNet,
+    out: Path,
+    dev: list[Article],
+    train_set: list[Article],
+    hyper: dict,
     seconds: float,
 ) -> dict:
     """Export fp32 and int8 ONNX, save the TC head, tune on dev with int8, write config.json."""
@@ -603,11 +653,17 @@ def _config(best: dict, fp32: dict, hyper: dict, seconds: float, diff: float) ->
         "training": {**hyper, "seconds": round(seconds), "onnx_max_abs_diff": diff},
         "dev": {
             "int8": {"si": best["si"], "tc_micro_f1": best["tc"]["micro_f1"]},
-            "fp32_before_tuning": {"si": fp32["si"], "si_threshold": fp32["si_threshold"],
-                                   "tc_micro_f1": fp32["tc"]["micro_f1"]},
+            "fp32_before_tuning": {
+                "si": fp32["si"],
+                "si_threshold": fp32["si_threshold"],
+                "tc_micro_f1": fp32["tc"]["micro_f1"],
+            },
         },
-        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
-                     "onnxruntime": onnxruntime.__version__},
+        "versions": {
+            "torch": torch.__version__,
+            "transformers": transformers.__version__,
+            "onnxruntime": onnxruntime.__version__,
+        },
     }
 
 
@@ -646,5 +702,13 @@ if __name__ == "__main__":
     if a.finish_from:
         finish_from_checkpoint(a.data, a.out, a.finish_from)
         raise SystemExit(0)
-    train(a.data, a.out, epochs=a.epochs, max_articles=a.max_articles, max_steps=a.max_steps,
-          seed=a.seed, lr=a.lr, time_budget_min=a.time_budget_min)
+    train(
+        a.data,
+        a.out,
+        epochs=a.epochs,
+        max_articles=a.max_articles,
+        max_steps=a.max_steps,
+        seed=a.seed,
+        lr=a.lr,
+        time_budget_min=a.time_budget_min,
+    )

@@ -52,8 +52,9 @@ def batches(tok, rows, batch_size, max_len, seed):  # type: ignore[no-untyped-de
         out += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
     rng.shuffle(out)
     for batch in out:
-        enc = tok([r[1] for r in batch], truncation=True, max_length=max_len, padding=True,
-                  return_tensors="pt")
+        enc = tok(
+            [r[1] for r in batch], truncation=True, max_length=max_len, padding=True, return_tensors="pt"
+        )
         yield enc, torch.tensor([r[2] for r in batch])
 
 
@@ -64,8 +65,9 @@ def predict(model, tok, rows, max_len):  # type: ignore[no-untyped-def]
     probs = np.zeros(len(rows))
     for i in range(0, len(order), 64):
         idx = order[i : i + 64]
-        enc = tok([rows[j][1] for j in idx], truncation=True, max_length=max_len, padding=True,
-                  return_tensors="pt")
+        enc = tok(
+            [rows[j][1] for j in idx], truncation=True, max_length=max_len, padding=True, return_tensors="pt"
+        )
         p = torch.softmax(model(**enc).logits, -1)[:, 1].numpy()
         probs[idx] = p
     model.train()
@@ -109,7 +111,8 @@ def main() -> None:
     path = str(get_model_path())
     tok = AutoTokenizer.from_pretrained(path)
     model = AutoModelForSequenceClassification.from_pretrained(
-        path, num_labels=2, attn_implementation="eager")
+        path, num_labels=2, attn_implementation="eager"
+    )
     pos = sum(r[2] for r in train)
     weight = torch.tensor([1.0, (len(train) - pos) / max(pos, 1)]) ** 0.5
     loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
@@ -117,7 +120,8 @@ def main() -> None:
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     warm = max(1, steps // 10)
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm))))
+        opt, lambda s: min((s + 1) / warm, max(0.0, (steps - s) / max(1, steps - warm)))
+    )
     model.train()
     start, step, seen = time.time(), 0, 0
     epoch = 0
@@ -126,12 +130,16 @@ def main() -> None:
             loss = loss_fn(model(**enc).logits, labels)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step(); sched.step(); opt.zero_grad()
-            step += 1; seen += len(labels)
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            step += 1
+            seen += len(labels)
             if step % 20 == 0:
                 el = time.time() - start
-                print(f"step {step}/{steps} loss {loss.item():.4f} {seen/el:.1f} rows/s {el:.0f}s",
-                      flush=True)
+                print(
+                    f"step {step}/{steps} loss {loss.item():.4f} {seen / el:.1f} rows/s {el:.0f}s", flush=True
+                )
             if step >= steps or time.time() - start > args.budget_min * 60:
                 steps = step
                 break
@@ -141,8 +149,13 @@ def main() -> None:
     probs = {k: predict(model, tok, data[k], args.max_len) for k in ("dev", "dev-test")}
     threshold = tune(gold["dev"], probs["dev"])
     report = {
-        "train_rows_seen": seen, "train_seconds": round(train_s), "threshold": threshold,
-        "max_len": args.max_len, "lr": args.lr, "batch": args.batch, "threads": args.threads,
+        "train_rows_seen": seen,
+        "train_seconds": round(train_s),
+        "threshold": threshold,
+        "max_len": args.max_len,
+        "lr": args.lr,
+        "batch": args.batch,
+        "threads": args.threads,
         "class_weight_yes": round(float(weight[1]), 3),
         "dev": f1(gold["dev"], probs["dev"], threshold),
         "dev-test": f1(gold["dev-test"], probs["dev-test"], threshold),
@@ -166,9 +179,13 @@ def write_export(model, args, report, rows, torch_probs):  # type: ignore[no-unt
     gold = np.array([r[2] for r in rows])
     report["onnx_int8_dev-test"] = f1(gold, onnx_probs, report["threshold"])
     report["onnx_vs_torch_max_abs_prob_diff"] = float(np.max(np.abs(onnx_probs - torch_probs)))
-    config = {"threshold": report["threshold"], "max_len": args.max_len,
-              "labels": ["No", "Yes"], "base": "sentence-transformers/all-MiniLM-L6-v2",
-              "version": "claims-minilm-ct24-1"}
+    config = {
+        "threshold": report["threshold"],
+        "max_len": args.max_len,
+        "labels": ["No", "Yes"],
+        "base": "sentence-transformers/all-MiniLM-L6-v2",
+        "version": "claims-minilm-ct24-1",
+    }
     (args.export / "config.json").write_text(json.dumps(config, indent=1) + "\n")
     (args.out / "report.json").write_text(json.dumps(report, indent=1))
     print(json.dumps(report, indent=1), flush=True)

@@ -23,7 +23,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import propscope
-from propscope.errors import FetchError, IngestError, PropscopeError, StoreError, WebError
+from propscope.errors import AnalyzerError, FetchError, IngestError, PropscopeError, StoreError, WebError
 from propscope.render import technique_info
 from propscope.store import Store
 from propscope.web.jobs import JobRunner
@@ -156,6 +156,8 @@ def as_web_error(exc: PropscopeError) -> WebError:
         return exc
     if isinstance(exc, (IngestError, FetchError)):
         status = 422
+    elif isinstance(exc, AnalyzerError):
+        status = 503  # a model missing or failing: the server works, this service does not
     elif isinstance(exc, StoreError):
         code = str(exc).split(" ", 1)[0]
         status = STORE_STATUS.get(code, 503)
@@ -182,7 +184,8 @@ def _handlers(app: FastAPI) -> None:
         elif exc.status_code == 404:
             error = WebError(WebError.E_NOT_FOUND.format(path=request.url.path), 404)
         else:
-            error = WebError(f"E600 {exc.detail}", exc.status_code)
+            reason = str(exc.detail).rstrip(".").lower()
+            error = WebError(WebError.E_INVALID.format(reason=reason), exc.status_code)
         response = error_response(request, error)
         response.headers.update(exc.headers or {})  # e.g. Allow on 405
         return response

@@ -19,6 +19,9 @@ DbOption = Annotated[
     typer.Option("--db", help="Store URL (default: $PROPSCOPE_DB or the user's SQLite file)."),
 ]
 
+HOST_HELP = "Address to listen on; anything but loopback requires API tokens."
+ANALYZERS_HELP = "Comma-separated analysers for /api/analyze (default: all installed)."
+
 tokens_app = typer.Typer(help="Manage API tokens for `propscope serve`.", no_args_is_help=True)
 
 
@@ -41,10 +44,10 @@ def _store(db: str | None) -> Store:
 
 
 def serve_command(
-    host: Annotated[str, typer.Option(help="Address to listen on; anything but loopback requires API tokens.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(help=HOST_HELP)] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     db: DbOption = None,
-    analyzers: Annotated[Optional[str], typer.Option(help="Comma-separated analysers for /api/analyze (default: all installed).")] = None,  # noqa: UP045
+    analyzers: Annotated[Optional[str], typer.Option(help=ANALYZERS_HELP)] = None,  # noqa: UP045
 ) -> None:
     """Serve the web workbench and the REST API (open http://HOST:PORT/)."""
     import uvicorn
@@ -52,6 +55,8 @@ def serve_command(
     from propscope.web.app import create_app
 
     names = [n.strip() for n in analyzers.split(",") if n.strip()] if analyzers else None
+    if names is None:
+        names = _default_analyzers()
     require_tokens = not is_loopback(host)
     try:
         app = create_app(db, require_tokens=require_tokens, analyzers=names)
@@ -67,6 +72,18 @@ def serve_command(
                 limit_concurrency=512, server_header=False)
 
 
+def _default_analyzers() -> list[str]:
+    """The default pipeline less any analyser whose model is missing here (with a warning)."""
+    from propscope import registry
+    from propscope.web.service import usable_analyzers
+
+    err.print("Loading the analysers…")
+    kept, dropped = usable_analyzers(registry.default_names())
+    for name, reason in dropped.items():
+        err.print(f"warning: serving without {name!r}: {reason}")
+    return kept
+
+
 @tokens_app.command("create")
 def create(
     role: Annotated[str, typer.Option(help="reader | analyst | admin")] = "reader",
@@ -78,7 +95,7 @@ def create(
         raise typer.BadParameter(f"--role must be one of {', '.join(ROLES)}")
     store = _store(db)
     token = create_token(store.engine, role, name)
-    err.print(f"Created a {role} token. Keep it secret; it is not shown again:")
+    err.print(f"Created a token with the {role} role. Keep it secret; it is not shown again:")
     typer.echo(token)
 
 

@@ -30,6 +30,8 @@ ERRORS = {
     code: {"description": text, "content": {"application/json": {"example": {
         "error": {"code": example, "message": f"{example} …", "status": code}}}}}
     for code, text, example in (
+        (400, "Malformed body, or a Host header this server does not answer to (E600, E613).",
+         "E600"),
         (401, "No token, or an unknown one (E601/E602).", "E601"),
         (403, "The token's role is too low (E603).", "E603"),
         (413, "Body over the size limit (E606).", "E606"),

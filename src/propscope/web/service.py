@@ -14,7 +14,7 @@ from typing import Any
 
 from propscope.config import IngestOptions
 from propscope.document import Document, Result
-from propscope.errors import WebError
+from propscope.errors import PropscopeError, WebError
 from propscope.pipeline import Pipeline
 from propscope.store import Store
 
@@ -87,6 +87,27 @@ class Workbench:
 
     def close(self) -> None:
         self.store.close()
+
+
+PROBE = Document(text="Officials said on Monday that the council approved the new budget.")
+
+
+def usable_analyzers(names: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """The analysers that run here (in order), and why each other one does not.
+
+    A workbench with one model missing (not trained or not installed yet) should still serve
+    the rest, so `propscope serve` tries each analyser once, after those it already kept.
+    """
+    kept: list[str] = []
+    dropped: dict[str, str] = {}
+    for name in names:
+        try:
+            Pipeline.from_names([*kept, name]).analyze_batch([PROBE])
+        except PropscopeError as exc:
+            dropped[name] = str(exc)
+            continue
+        kept.append(name)
+    return kept, dropped
 
 
 def _read(kind: str, value: str, options: IngestOptions) -> Document:

@@ -7,6 +7,7 @@ side panels can link to an exact place in the article. Templates escape every pi
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -77,7 +78,7 @@ def pieces(result: Result, spans: Sequence[TechniqueSpan], visible: set[int]) ->
     ends = [c.end for c in result.claims] + [e.end for n in result.narratives for e in n.evidence]
     cuts = _cuts(len(text), [*(s.start for s in spans), *(s.end for s in spans), *anchors, *ends])
     out = []
-    for start, end in zip(cuts, cuts[1:], strict=False):
+    for start, end in itertools.pairwise(cuts):
         active = tuple(i for i, s in enumerate(spans) if s.start <= start and end <= s.end)
         begins = tuple(i for i in active if spans[i].start == start)
         css = _classes(spans, active, visible)

@@ -85,15 +85,18 @@
       if (!mark || mark.classList.contains("off")) { return; }
       if (!tipFor(tip, mark, spans)) { return; }
       tip.hidden = false;
+      tip.dataset.by = ev.type === "focusin" ? "focus" : "mouse";
       mark.setAttribute("aria-describedby", "tip");
       place(tip, mark);
     }
-    function hide() { tip.hidden = true; }
+    function hideFor(kind) {
+      return function () { if (!kind || tip.dataset.by === kind) { tip.hidden = true; } };
+    }
     article.addEventListener("mouseover", show);
     article.addEventListener("focusin", show);
-    article.addEventListener("mouseleave", hide);
-    article.addEventListener("focusout", hide);
-    document.addEventListener("keydown", function (ev) { if (ev.key === "Escape") { hide(); } });
+    article.addEventListener("mouseleave", hideFor("mouse"));
+    article.addEventListener("focusout", hideFor("focus"));
+    document.addEventListener("keydown", function (ev) { if (ev.key === "Escape") { hideFor(null)(); } });
   }
 
   function setupJumps() {

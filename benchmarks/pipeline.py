@@ -1,0 +1,87 @@
+"""Speed of the whole default pipeline (every installed analyser) on real articles.
+
+Reads PTC dev articles from ../shared (skips with a message when absent), runs the default
+pipeline in batches, and reports articles/s, words/s and per-analyser seconds (median of runs).
+
+    python benchmarks/pipeline.py [--articles 40] [--batch-size 16] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from propscope import Annotations, Document, Pipeline
+
+ROOT = Path(__file__).resolve().parents[1]
+PTC_DEV = ROOT.parent / "shared" / "data" / "ptc-semeval2020-task11" / "dev-articles"
+RESULTS = ROOT / "benchmarks" / "results" / "pipeline.json"
+
+
+def load_articles(limit: int) -> list[Document]:
+    paths = sorted(PTC_DEV.glob("article*.txt"))[:limit]
+    return [Document(text=p.read_text(encoding="utf-8"), language="en", source=p.name) for p in paths]
+
+
+def time_analysers(pipeline: Pipeline, docs: list[Document], batch_size: int) -> dict[str, float]:
+    """Seconds each analyser spends on the whole set, batch by batch (models already loaded)."""
+    spent = dict.fromkeys(pipeline.names, 0.0)
+    for i in range(0, len(docs), batch_size):
+        batch = docs[i : i + batch_size]
+        layers = [Annotations() for _ in batch]
+        for analyzer in pipeline.analyzers:
+            started = time.perf_counter()
+            found = analyzer.analyze(batch, layers)
+            spent[analyzer.name] += time.perf_counter() - started
+            layers = [old.merge(new) for old, new in zip(layers, found, strict=True)]
+    return spent
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--articles", type=int, default=40)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    if not PTC_DEV.exists():
+        print(f"skipped: PTC dev articles not found at {PTC_DEV}")
+        return 0
+    docs = load_articles(args.articles)
+    words = sum(len(d.text.split()) for d in docs)
+    started = time.perf_counter()
+    pipeline = Pipeline.from_names(None)
+    pipeline.analyze_batch(docs[:1])  # load every model once, as a long-running process would
+    load_seconds = time.perf_counter() - started
+    runs = [time_analysers(pipeline, docs, args.batch_size) for _ in range(args.runs)]
+    totals = [sum(run.values()) for run in runs]
+    median_total = statistics.median(totals)
+    report = {
+        "command": "python benchmarks/pipeline.py " + " ".join(sys.argv[1:]),
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}",
+        "analyzers": pipeline.versions,
+        "articles": len(docs),
+        "words": words,
+        "batch_size": args.batch_size,
+        "load_seconds": round(load_seconds, 2),
+        "median_seconds": round(median_total, 2),
+        "articles_per_second": round(len(docs) / median_total, 2),
+        "words_per_second": round(words / median_total, 1),
+        "seconds_by_analyzer": {
+            name: round(statistics.median(run[name] for run in runs), 2) for name in pipeline.names
+        },
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    print(json.dumps(report, indent=2))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,102 @@
+"""The claims analyser and `propscope eval checkworthy`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from propscope.analyzers.claims import ClaimsAnalyzer
+from propscope.document import Document
+from propscope.eval.checkworthy import eval_checkworthy_command, f1_scores, read_tsv
+
+TEXT = (
+    "On Tuesday, the defence minister said that 4,000 troops had crossed the border overnight. "
+    "According to the central bank, inflation rose to 12 percent in March. "
+    "The opposition leader described the vote as “rigged from start to finish”. "
+    "Thank you all for coming."
+)
+
+SHARED_CT24 = Path(__file__).resolve().parents[2] / "shared" / "data" / "checkworthiness-ct24-en"
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> ClaimsAnalyzer:
+    return ClaimsAnalyzer()
+
+
+@pytest.fixture(scope="module")
+def claims(analyzer: ClaimsAnalyzer) -> dict[str, object]:
+    result = analyzer.analyze([Document(TEXT)])[0]
+    result.check(TEXT)
+    return {c.text.split()[0]: c for c in result.claims}
+
+
+def test_factual_sentences_are_claims_and_thanks_is_not(claims: dict[str, object]) -> None:
+    assert {"On", "According", "The"} <= set(claims)
+    assert "Thank" not in claims
+
+
+@pytest.mark.parametrize(
+    ("key", "speaker", "verb", "quote"),
+    [
+        ("On", "the defence minister", "said", False),
+        ("According", "the central bank", "according to", False),
+        ("The", "The opposition leader", "described", True),
+    ],
+)
+def test_attribution(claims: dict[str, object], key: str, speaker: str, verb: str, quote: bool) -> None:
+    claim = claims[key]
+    assert claim.speaker is not None  # type: ignore[attr-defined]
+    assert claim.speaker.text == speaker  # type: ignore[attr-defined]
+    assert TEXT[claim.speaker.start : claim.speaker.end] == speaker  # type: ignore[attr-defined]
+    assert claim.verb == verb  # type: ignore[attr-defined]
+    assert claim.quote is quote  # type: ignore[attr-defined]
+
+
+def test_json_contract(claims: dict[str, object]) -> None:
+    data = claims["On"].to_json()  # type: ignore[attr-defined]
+    assert set(data) == {"start", "end", "text", "score", "quote", "speaker", "verb"}
+    assert set(data["speaker"]) == {"start", "end", "text"}
+
+
+def test_specimen_statements_are_attributed(analyzer: ClaimsAnalyzer, specimen_text: str) -> None:
+    claims = analyzer.analyze([Document(specimen_text)])[0].claims
+    speakers = {c.speaker.text: c for c in claims if c.speaker}
+    assert any("Tokayev" in s for s in speakers), sorted(speakers)
+    assert "Russia’s Ministry of Foreign Affairs" in speakers
+    assert speakers["Russia’s Ministry of Foreign Affairs"].verb == "described"
+
+
+def test_f1_of_the_positive_class() -> None:
+    scores = f1_scores([True, True, False, False], [True, False, True, False])
+    assert scores == {"f1": 0.5, "precision": 0.5, "recall": 0.5}
+
+
+def test_eval_checkworthy_command(tmp_path: Path) -> None:
+    tsv = tmp_path / "mini.tsv"
+    tsv.write_text(
+        "Sentence_id\tText\tclass_label\n"
+        "1\tUnemployment fell from 9 percent to 5 percent during my four years in office.\tYes\n"
+        "2\tThank you very much, it is great to be here tonight.\tNo\n"
+        "3\tWe cut taxes for 95 percent of working families, he said.\tYes\n"
+        "4\tLet me finish, please.\tNo\n",
+        encoding="utf-8",
+    )
+    predictions = tmp_path / "pred.tsv"
+    report = json.loads(eval_checkworthy_command(tsv, True, predictions))
+    assert set(report) == {"f1", "precision", "recall", "n"} and report["n"] == 4
+    assert report["f1"] == 1.0
+    lines = predictions.read_text().splitlines()
+    assert lines[0] == "1\tYes" and lines[1] == "2\tNo"
+    assert read_tsv(tsv)[2].text.startswith("We cut taxes")
+
+
+def test_dev_test_f1_floor() -> None:
+    path = SHARED_CT24 / "CT24_checkworthy_english_dev-test.tsv"
+    if not path.is_file():
+        pytest.skip(f"CheckThat! 2024 dev-test not found at {path} (shared/data)")
+    report = json.loads(eval_checkworthy_command(path, True, None))
+    assert report["n"] == 318
+    assert report["f1"] >= 0.74  # 0.771 measured at release; see models/claims/MODEL_CARD.md

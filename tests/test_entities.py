@@ -1,0 +1,99 @@
+"""The entities analyser: canonical actors, exact mention offsets, roles from the parse."""
+
+from __future__ import annotations
+
+import pytest
+
+from propscope.analyzers.entities import EntitiesAnalyzer, dominant_role
+from propscope.document import Annotations, Document, Entity, TechniqueSpan
+
+TEXT = (
+    "Washington has sponsored the riots, the minister said. "
+    "According to the Interior Ministry, 40 people were detained in Kyiv. "
+    "Ukraine's involvement in the unrest is obvious. "
+    "DAESH fighters were seen near the border."
+)
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> EntitiesAnalyzer:
+    return EntitiesAnalyzer()
+
+
+def _actors(analyzer: EntitiesAnalyzer, text: str, prior: Annotations | None = None) -> dict[str, Entity]:
+    result = analyzer.analyze([Document(text)], [prior] if prior else None)[0]
+    result.check(text)
+    return {e.actor: e for e in result.entities}
+
+
+def test_protocol_attributes(analyzer: EntitiesAnalyzer) -> None:
+    assert analyzer.name == "entities"
+    assert analyzer.produces == ("entities",)
+    assert analyzer.requires == ()
+
+
+@pytest.mark.parametrize(
+    ("actor", "surface"),
+    [("United States", "Washington"), ("Ukraine", "Kyiv"), ("Ukraine", "Ukraine"), ("ISIS", "DAESH")],
+)
+def test_aliases_map_to_canonical_actors(analyzer: EntitiesAnalyzer, actor: str, surface: str) -> None:
+    actors = _actors(analyzer, TEXT)
+    assert actor in actors
+    assert surface in [m.text for m in actors[actor].mentions]
+
+
+def test_mention_offsets_are_exact(analyzer: EntitiesAnalyzer) -> None:
+    for entity in _actors(analyzer, TEXT).values():
+        for m in entity.mentions:
+            assert TEXT[m.start : m.end] == m.text
+
+
+@pytest.mark.parametrize(
+    ("text", "actor", "role"),
+    [
+        ("Washington has sponsored the riots in the capital.", "United States", "blamed"),
+        ("Ukraine's involvement in the unrest is obvious to everyone.", "Ukraine", "blamed"),
+        ("Britain said that the talks would continue next week.", "United Kingdom", "authority"),
+        ("According to NATO, the exercise will last ten days.", "NATO", "authority"),
+        ("The delegation arrived in Poland on Monday morning.", "Poland", "neutral"),
+    ],
+)
+def test_roles_from_the_parse(analyzer: EntitiesAnalyzer, text: str, actor: str, role: str) -> None:
+    entity = _actors(analyzer, text)[actor]
+    assert entity.role == role
+    assert entity.roles[role] == 1
+
+
+def test_blaming_technique_near_a_mention_casts_blame(analyzer: EntitiesAnalyzer) -> None:
+    text = "The delegation from Poland arrived, a gang of warmongers, on Monday."
+    start = text.index("a gang of warmongers")
+    span = TechniqueSpan(start, start + 20, text[start : start + 20], "Name_Calling,Labeling", 0.9)
+    without = _actors(analyzer, text)["Poland"]
+    with_technique = _actors(analyzer, text, Annotations(techniques=(span,)))["Poland"]
+    assert without.role == "neutral"
+    assert with_technique.role == "blamed"
+
+
+@pytest.mark.parametrize(
+    ("blamed", "authority", "expected"),
+    [(0, 0, "neutral"), (2, 1, "blamed"), (1, 3, "authority"), (2, 2, "neutral")],
+)
+def test_dominant_role(blamed: int, authority: int, expected: str) -> None:
+    from collections import Counter
+
+    assert dominant_role(Counter(blamed=blamed, authority=authority, neutral=9)) == expected
+
+
+def test_json_contract(analyzer: EntitiesAnalyzer) -> None:
+    entity = _actors(analyzer, TEXT)["United States"].to_json()
+    assert set(entity) == {"actor", "label", "mentions", "roles", "role"}
+    assert set(entity["roles"]) == {"blamed", "authority", "neutral"}
+
+
+def test_specimen_actors_and_roles(analyzer: EntitiesAnalyzer, specimen_text: str) -> None:
+    actors = _actors(analyzer, specimen_text)
+    for name in ("United States", "Ukraine", "Kazakhstan", "Ablyazov", "Saakashvili"):
+        assert name in actors, sorted(actors)
+    assert actors["United States"].role == "blamed"
+    assert actors["Ukraine"].role == "blamed"
+    assert actors["Tokayev"].role == "authority"

@@ -1,0 +1,127 @@
+"""Narrative catalogue schema, matching with evidence, and corpus discovery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from propscope.analyzers.narratives import NARRATIVE_THRESHOLD, NarrativesAnalyzer
+from propscope.corpus import discover
+from propscope.document import Claim, Document, Result
+from propscope.narratives import (
+    CATALOGUE_DIR,
+    REQUIRED,
+    CatalogueError,
+    load_catalogue,
+    load_file,
+    problems,
+)
+
+LABELLED = Path(__file__).parent / "data" / "narratives_labelled.yaml"
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> NarrativesAnalyzer:
+    return NarrativesAnalyzer()
+
+
+def test_catalogue_has_at_least_25_valid_narratives() -> None:
+    files = sorted(CATALOGUE_DIR.glob("*.yaml"))
+    assert len(files) >= 25
+    for path in files:
+        data = yaml.safe_load(path.read_text("utf-8"))
+        assert problems(data) == [], path
+        assert set(REQUIRED) <= set(data)
+        assert path.stem == data["id"]
+    assert len({e.id for e in load_catalogue()}) == len(files)
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        ({"id": "x"}, "missing key 'title'"),
+        (
+            {"id": "x", "title": "t", "description": "d", "examples": ["a"], "tags": [], "sources": []},
+            "at least 4 examples",
+        ),
+    ],
+)
+def test_schema_problems_are_reported(tmp_path: Path, data: dict[str, object], problem: str) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(CatalogueError, match=f"E210 .*{problem}"):
+        load_file(path)
+
+
+def test_labelled_set_is_ours_and_points_at_the_catalogue() -> None:
+    rows = yaml.safe_load(LABELLED.read_text("utf-8"))["sentences"]
+    ids = {e.id for e in load_catalogue()} | {"none"}
+    assert len(rows) >= 150
+    assert {r["narrative"] for r in rows} <= ids
+    examples = {ex for e in load_catalogue() for ex in e.examples}
+    assert not examples & {r["text"] for r in rows}  # evaluation never sees the catalogue
+
+
+def test_matching_with_evidence_offsets(analyzer: NarrativesAnalyzer) -> None:
+    text = (
+        "The weather was mild on Monday. "
+        "The street protests were planned and paid for by Western embassies to overthrow the "
+        "government, just as in Kyiv in 2014. The market reopened."
+    )
+    result = analyzer.analyze([Document(text)])[0]
+    result.check(text)
+    assert result.narratives, "no narrative found"
+    top = result.narratives[0]
+    assert top.id in {"colour-revolution", "maidan-coup"}
+    assert top.score >= NARRATIVE_THRESHOLD
+    evidence = top.evidence[0]
+    assert text[evidence.start : evidence.end] == evidence.text
+    assert "Western embassies" in evidence.text
+
+
+def test_neutral_text_matches_nothing(analyzer: NarrativesAnalyzer) -> None:
+    text = "The library extended its opening hours. Children can borrow up to five books at once."
+    assert analyzer.analyze([Document(text)])[0].narratives == ()
+
+
+def test_specimen_colour_revolution(analyzer: NarrativesAnalyzer, specimen_text: str) -> None:
+    found = {n.id: n for n in analyzer.analyze([Document(specimen_text)])[0].narratives}
+    assert "colour-revolution" in found, sorted(found)
+    assert found["colour-revolution"].evidence
+
+
+def _result(text: str) -> Result:
+    doc = Document(text)
+    claim = Claim(0, len(text), text, 0.9)
+    from propscope.document import Annotations
+
+    return Result(doc, Annotations(claims=(claim,)))
+
+
+def test_discover_clusters_recurring_claims(tmp_path: Path) -> None:
+    biolab = [
+        "Secret American biolabs in Ukraine are developing deadly viruses, the blogger wrote.",
+        "The Pentagon is running secret biological laboratories in Ukraine to make viruses.",
+        "American military biolabs in Ukraine produce dangerous viruses, a channel claimed.",
+    ]
+    other = [
+        "The city council approved a new budget for road repairs and public parks this year.",
+        "Local farmers expect a record harvest of wheat and barley after a rainy spring season.",
+    ]
+    clusters = discover.discover([_result(t) for t in biolab + other], min_cluster_size=3)
+    assert len(clusters) == 1
+    assert clusters[0].size == 3 and clusters[0].documents == 3
+    assert {"biolabs", "ukraine", "viruses"} & set(clusters[0].keywords)
+    assert clusters[0].nearest == "us-biolabs"
+    written = discover.export(clusters, tmp_path / "draft.yaml")
+    draft = yaml.safe_load(written[0].read_text())
+    assert set(REQUIRED) <= set(draft) and draft["id"].startswith("discovered-")
+
+
+def test_ctfidf_prefers_distinctive_words() -> None:
+    keywords = discover.ctfidf_keywords(
+        [["gas prices gas winter europe"], ["vaccine vaccine europe virus"]], top=1
+    )
+    assert keywords == [["gas"], ["vaccine"]]
