@@ -56,8 +56,8 @@ def _token(db: str) -> str:
 
 
 def _start(db: str, port: int, analyzers: str) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-c", "from propscope.cli import app; app()", "serve", "--host", HOST, "--port", str(port),
-               "--db", db, "--analyzers", analyzers]
+    command = [sys.executable, "-c", "from propscope.cli import app; app()", "serve",
+               "--host", HOST, "--port", str(port), "--db", db, "--analyzers", analyzers]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

@@ -30,6 +30,8 @@ PATTERNS = (
     (r"enemy is EVIL", "Loaded_Language", 0.55),
     (r"everyone knows it", "Bandwagon,Reductio_ad_hitlerum", 0.8),
     (r"act now", "Slogans", 0.3),
+    (r"so-called \w+", "Loaded_Language", 0.66),  # these two fire on the real specimen
+    (r"\bcoup\b", "Appeal_to_fear-prejudice", 0.5),
 )
 
 

@@ -151,11 +151,13 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real one-node Ray cluster on loopback, stopped (its whole process group) afterwards."""
-    pytest.importorskip("ray", reason="Ray is not installed: pip install 'propscope[ray]'")
+    ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'propscope[ray]'")
     port, folder = _free_port(), tmp_path_factory.mktemp("ray")
     with pytest.MonkeyPatch.context() as env:
         for key, value in RAY_ENV.items():
             env.setenv(key, value)
+        # Ray read its environment when imported: make this driver keep 127.0.0.1 as given too.
+        env.setattr(ray._private.ray_constants, "ENABLE_RAY_CLUSTER", False)
         log = (folder / "ray.log").open("wb")
         command = ["ray", "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
                    "--num-cpus", "2", "--include-dashboard=false", "--disable-usage-stats", "--block",

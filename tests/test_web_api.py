@@ -224,6 +224,14 @@ async def test_export(
     assert corpus[1] not in one.text and (fmt != "jsonl" or one.text.count("\n") == 1)
 
 
+async def test_outlet_names_may_hold_slashes(client: httpx.AsyncClient) -> None:
+    await analyse(client, text=ARTICLE, outlet="News/Views 24")
+    profile = await client.get("/api/outlets/News%2FViews%2024")
+    assert profile.status_code == 200 and profile.json()["outlet"] == "News/Views 24"
+    page = await client.get("/outlets/News%2FViews%2024.json")
+    assert page.status_code == 200 and page.json()["outlet"] == "News/Views 24"
+
+
 async def test_corpus_views(client: httpx.AsyncClient, corpus: list[str]) -> None:
     outlets = (await client.get("/api/outlets")).json()["outlets"]
     assert [(o["outlet"], o["documents"]) for o in outlets] == [("Daily Example", 2), ("Other Paper", 1)]
@@ -236,7 +244,7 @@ async def test_corpus_views(client: httpx.AsyncClient, corpus: list[str]) -> Non
     one = (await client.get("/api/narratives/west-colour-revolution")).json()
     assert one["articles"][0]["id"] == corpus[0]
     reuse = (await client.get("/api/reuse")).json()
-    assert set(reuse) == {"available", "groups", "graph"}
+    assert {"available", "groups", "campaigns", "graph"} <= set(reuse)
 
 
 @pytest.mark.parametrize("path", ["/", "/documents", "/outlets", "/narratives", "/reuse"])
@@ -264,3 +272,31 @@ def test_tokens_are_stored_hashed(app: FastAPI, role: str) -> None:
     assert token not in dump and hash_token(token) in dump
     assert [t.role for t in list_tokens(engine)] == [role]
     assert app.state.tokens.role_of(token) == role
+
+
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("127.0.0.1", True), ("localhost", True), ("::1", True), ("[::1]", True), ("127.0.0.2", True),
+    ("0.0.0.0", False), ("192.168.1.5", False), ("::", False), ("example.org", False),
+])
+def test_only_loopback_serves_without_tokens(host: str, loopback: bool) -> None:
+    from propscope.web.commands import is_loopback
+
+    assert is_loopback(host) is loopback
+
+
+def test_tokens_cli_create_list_revoke(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from propscope.cli import app as cli
+
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    created = runner.invoke(cli, ["tokens", "create", "--role", "analyst", "--name", "bot", "--db", db])
+    assert created.exit_code == 0, created.output
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("psk_")
+    listed = runner.invoke(cli, ["tokens", "list", "--json", "--db", db])
+    assert '"role": "analyst"' in listed.stdout and token not in listed.stdout
+    assert runner.invoke(cli, ["tokens", "revoke", "1", "--db", db]).exit_code == 0
+    assert runner.invoke(cli, ["tokens", "revoke", "1", "--db", db]).exit_code == 1
+    assert runner.invoke(cli, ["tokens", "create", "--role", "root", "--db", db]).exit_code == 2

@@ -8,6 +8,7 @@ Screenshots go to artifacts/screenshots/ for CI to keep.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -161,7 +162,6 @@ def test_hostile_article_renders_as_inert_text(page: Any, server: str) -> None:
     assert page.locator("#article script, #article img, #article iframe, #article svg").count() == 0
     assert page.locator('a[href^="javascript:"], iframe').count() == 0
     page.locator("#article").get_by_text("click here").click()
-    page.goto(page.url.replace("/documents/", "/documents/") + "?min_score=0")
     page.goto(server + "/documents")
     page.goto(server + "/outlets")
     page.locator("table a").first.click()
@@ -169,3 +169,25 @@ def test_hostile_article_renders_as_inert_text(page: Any, server: str) -> None:
     assert page.evaluate("typeof window.__xss") == "undefined"
     assert dialogs == []
     shot(page, "hostile-outlet")
+
+
+SPECIMEN = Path(__file__).parents[1] / ".." / "shared" / "examples" / "neo-kazakhstan-2022.txt"
+
+
+def test_specimen_reads_with_its_metadata_and_highlights(page: Any, server: str) -> None:
+    if not SPECIMEN.is_file():
+        pytest.skip(f"specimen not found at {SPECIMEN.resolve()}: the shared/ examples are absent")
+    paste_and_analyse(page, server, SPECIMEN.read_text(encoding="utf-8"))
+    expect = sync_api.expect
+    expect(page.locator("h1")).to_have_text("Kazakhstan’s Security was Undermined by Outside Forces")
+    expect(page.locator(".doc-head .meta")).to_contain_text("Vladimir Platov")
+    expect(page.locator(".doc-head .meta")).to_contain_text("New Eastern Outlook")
+    data = page.request.get(page.url + ".json").json()
+    text = data["document"]["text"]
+    assert "Similar Posts" not in text and "Leave a Reply" not in text
+    expected = len(re.findall(r"so-called \w+", text)) + len(re.findall(r"\bcoup\b", text))
+    assert expected == len(data["techniques"]) > 0
+    expect(page.locator("#article sup.tag")).to_have_count(expected)
+    expect(page.locator("#shown-n")).to_have_text(str(expected))
+    expect(page.locator('[data-count="Loaded_Language"]')).to_have_text(str(text.count("so-called")))
+    shot(page, "specimen")

@@ -135,7 +135,29 @@ async def test_browser_login_on_a_shared_server(tmp_path: Path) -> None:
 async def test_outlet_and_narrative_pages(client: httpx.AsyncClient) -> None:
     await analysed_page(client, outlet="Daily Example")
     outlet = await client.get("/outlets/Daily%20Example")
-    assert outlet.status_code == 200 and "Technique mix" in outlet.text and "<svg" in outlet.text
+    assert outlet.status_code == 200 and "per 1,000 words" in outlet.text and "<svg" in outlet.text
     narrative = await client.get("/narratives/west-colour-revolution")
     assert narrative.status_code == 200 and "The West stages colour revolutions" in narrative.text
     assert (await client.get("/outlets/Nobody")).status_code == 404
+
+
+SHARED = ("Western foundations have poured money into so called independent media across the "
+          "region for years, and their editors now repeat the same talking points word for word "
+          "whenever the capital announces a new reform of the energy sector and its tariffs.")
+
+
+@pytest.mark.parametrize("outlets", [("Alpha Wire", "Beta Daily", "Gamma Post")])
+async def test_reuse_view_shows_shared_passages(app: FastAPI, outlets: tuple[str, ...]) -> None:
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {create_token(app.state.bench.store.engine, 'analyst')}"}
+    async with httpx.AsyncClient(transport=transport, base_url=BASE, headers=headers) as c:
+        for hour, outlet in enumerate(outlets):
+            text = f"Report from {outlet}\n\nLocal news opens the day in {outlet}.\n\n{SHARED}"
+            body = {"text": text, "outlet": outlet, "published": f"2022-01-05T0{hour}:00:00Z"}
+            assert (await c.post("/api/analyze", json=body)).status_code == 200
+        data = (await c.get("/api/reuse")).json()
+        assert data["available"] and data["groups"], data
+        assert set(data["groups"][0]["outlets"]) == set(outlets)
+        assert data["groups"][0]["first"]["outlet"] == outlets[0]
+        page = await c.get("/reuse")
+        assert page.status_code == 200 and "Outlet graph" in page.text and outlets[1] in page.text

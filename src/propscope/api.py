@@ -120,7 +120,9 @@ def _store(store: Store, results: list[Result], pipeline: Pipeline | None, repor
 
 def _documents(sources: Sequence[str], options: IngestOptions, report: RunReport) -> Iterator[Document]:
     for item in ingest.iter_documents(sources, options):
-        if isinstance(item, IngestFailure):
+        if isinstance(item, IngestFailure) and item.duplicate:
+            report.skipped_duplicates += 1  # already read in this run: skipped, not an error
+        elif isinstance(item, IngestFailure):
             report.failures.append(Failure(item.source, item.code, item.message))
         else:
             yield item

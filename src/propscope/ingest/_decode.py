@@ -21,7 +21,7 @@ BOMS = (
 # are allowed). Random binary is ~10% such bytes; prose is 0%.
 _CONTROL = bytes([*range(0x00, 0x09), *range(0x0E, 0x1B), *range(0x1C, 0x20), 0x7F])
 MAX_CONTROL_RATIO = 0.01
-# Legacy encodings in order of use on the web; near-ties between guesses go to the earlier one.
+# Legacy encodings, roughly in order of use on the web; near-ties between guesses go to the earlier one.
 COMMON_ENCODINGS = (
     "cp1252",
     "iso8859_15",

@@ -83,6 +83,4 @@ def looks_like_name(value: str) -> bool:
 
 
 def _capitalised(words: list[str]) -> bool:
-    return words[0][0].isupper() and all(
-        w[0].isupper() or w.lower() in NAME_PARTICLES for w in words
-    )
+    return words[0][0].isupper() and all(w[0].isupper() or w.lower() in NAME_PARTICLES for w in words)

@@ -86,9 +86,7 @@ def _followed(follow: Follow, link: str, where: str) -> Items:
         yield IngestFailure.of(exc, where)
 
 
-def read_feed(
-    stream: BinaryIO, source: str, options: IngestOptions, follow: Follow | None = None
-) -> Items:
+def read_feed(stream: BinaryIO, source: str, options: IngestOptions, follow: Follow | None = None) -> Items:
     """Reader for RSS/Atom: one document per entry; a bad entry fails alone.
 
     Args:

@@ -15,7 +15,7 @@ from propscope.ingest._decode import declared_charset, decode_bytes
 from propscope.ingest.text import normalise_whitespace, tidy
 
 # Pages with more elements than this are hostile or not articles; trafilatura gives up on them
-# instead of spending seconds (real news pages have 1-5k elements).
+# instead of spending seconds (news pages typically have a few thousand).
 MAX_TREE_SIZE = 100_000
 # Trafilatura joins paragraphs with one newline; we separate paragraphs by a blank line, as in
 # the plain-text reader, so every document's text has the same paragraph shape.

@@ -35,7 +35,7 @@ ACCEPTED_TYPES = frozenset(
     }
 )
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-USER_AGENT = "propscope/0.1 (+https://pypi.org/project/propscope/)"
+USER_AGENT = "propscope/0.1"
 
 
 @dataclass(frozen=True)
@@ -182,9 +182,7 @@ class Fetcher:
         for _ in range(self.options.fetch_max_redirects + 1):
             target = self.check(current, original=url)
             timeout = self.options.fetch_timeout
-            with self.client.stream(
-                "GET", target, follow_redirects=False, timeout=timeout
-            ) as response:
+            with self.client.stream("GET", target, follow_redirects=False, timeout=timeout) as response:
                 location = response.headers.get("location")
                 if response.status_code not in REDIRECT_STATUSES or not location:
                     return self._read(response, url)

@@ -144,7 +144,7 @@ def error_response(request: Request, error: WebError) -> Response:
     if _wants_json(request):
         return Response(error_body(error), status_code=error.status, media_type="application/json")
     if error.status == 401:
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return RedirectResponse("/login?next=" + quote(request.url.path, safe="/"), status_code=303)
     templates: Jinja2Templates = request.app.state.templates
     context = {"error": {"code": error.code, "message": str(error), "status": error.status}}
     return templates.TemplateResponse(request, "error.html", context, status_code=error.status)

@@ -66,7 +66,7 @@ def serve_command(
     store = app.state.bench.store
     if require_tokens and not list_tokens(store.engine):
         err.print("No API token exists yet: create one with `propscope tokens create --role analyst`.")
-    mode = "tokens required" if require_tokens else "anonymous read-only access (loopback)"
+    mode = "tokens required" if require_tokens else "loopback only: anonymous reading allowed"
     err.print(f"propscope serving {store.url} on http://{host}:{port}/ ({mode})")
     uvicorn.run(app, host=host, port=port, log_level="info", timeout_keep_alive=5,
                 limit_concurrency=512, server_header=False)

@@ -19,7 +19,7 @@ JSON = dict[str, Any]
 
 _cache_lock = threading.Lock()
 _narrative_cache: dict[int, tuple[int, dict[str, JSON]]] = {}
-_reuse_cache: dict[int, tuple[tuple[int, int], list[JSON]]] = {}
+_reuse_cache: dict[int, tuple[tuple[int, int], JSON]] = {}
 log = logging.getLogger("propscope.web")
 
 
@@ -50,7 +50,26 @@ def outlet_profile(bench: Workbench, outlet: str) -> JSON:
         "blamed": queries.blamed_actors(engine, outlet),
         "recent": rows,
         "reuse": _outlet_reuse(bench, outlet),
+        "profile": _corpus_profile(bench, outlet),
     }
+
+
+PROFILE_DOCS = 500  # the newest articles an outlet page profiles; the CLI does whole corpora
+
+
+def _corpus_profile(bench: Workbench, outlet: str) -> JSON | None:
+    """Rates per 1,000 words by technique and month, from `propscope.corpus.outlets`."""
+    try:
+        from propscope.corpus.outlets import build_profiles
+    except ImportError:
+        return None
+    ids = [row.id for row in bench.store.list(limit=PROFILE_DOCS, outlet=outlet)]
+    profiles = build_profiles(bench.store.get(doc_id) for doc_id in ids)
+    profile = profiles.get(outlet)
+    if profile is None:
+        return None
+    rates = sorted(profile.technique_rates().items(), key=lambda kv: -kv[1])
+    return {**profile.to_json(), "rates": [{"technique": t, "per_1000_words": r} for t, r in rates]}
 
 
 def _index(bench: Workbench) -> dict[str, JSON]:
@@ -80,44 +99,41 @@ def narrative(bench: Workbench, narrative_id: str) -> JSON:
 
 
 def reuse(bench: Workbench) -> JSON:
-    """Shared-passage groups and the outlet graph, from propscope.corpus when it is there."""
-    groups, available = _reuse_groups(bench)
-    return {"available": available, "groups": groups, "graph": outlet_graph(groups)}
+    """Shared-passage groups, coordinated campaigns and the outlet graph (issue 5's corpus code)."""
+    found = _reuse_report(bench)
+    if found is None:
+        return {"available": False, "groups": [], "campaigns": [], "window": None,
+                "graph": {"nodes": [], "edges": []}}
+    return {"available": True, **found}
 
 
-def _reuse_groups(bench: Workbench) -> tuple[list[JSON], bool]:
-    """Groups from `propscope.corpus.reuse.find_reuse`, cached until the corpus changes."""
-    try:
-        from propscope.corpus.reuse import find_reuse
-    except ImportError:
-        return [], False
+def _reuse_report(bench: Workbench) -> JSON | None:
+    """`find_reuse` + `coordinate` as JSON, cached until the corpus changes; None if unavailable."""
     key = (bench.generation, bench.store.count())
     with _cache_lock:
         cached = _reuse_cache.get(id(bench))
     if cached and cached[0] == key:
-        return cached[1], True
+        return cached[1]
     try:
-        groups = find_reuse(bench.store).to_json()["groups"]
+        from propscope.corpus.coordination import coordinate
+        from propscope.corpus.reuse import find_reuse
+
+        groups = find_reuse(bench.store).groups
+        report = coordinate(groups).to_json()
     except Exception:  # the reuse index is someone else's module: a failure must not break pages
         log.exception("reuse view unavailable")
-        return [], False
+        return None
+    found = {"groups": [g.to_json() for g in groups], "campaigns": report["campaigns"],
+             "window": {k: report.get(k) for k in ("window", "window_source", "window_note")},
+             "min_outlets": report.get("min_outlets"), "graph": report["graph"]}
     with _cache_lock:
-        _reuse_cache[id(bench)] = (key, groups)
-    return groups, True
+        _reuse_cache[id(bench)] = (key, found)
+    return found
 
 
-def outlet_graph(groups: list[JSON]) -> JSON:
-    """Outlets as nodes, edges weighted by how many passages two outlets share."""
-    weights: dict[tuple[str, str], int] = {}
-    nodes: set[str] = set()
-    for group in groups:
-        names = sorted({d.get("outlet") or "(unknown)" for d in group.get("documents", [])})
-        nodes.update(names)
-        for i, a in enumerate(names):
-            for b in names[i + 1:]:
-                weights[(a, b)] = weights.get((a, b), 0) + 1
-    edges = [{"source": a, "target": b, "weight": w} for (a, b), w in sorted(weights.items())]
-    return {"nodes": sorted(nodes), "edges": edges}
+def _reuse_groups(bench: Workbench) -> tuple[list[JSON], bool]:
+    found = _reuse_report(bench)
+    return (found["groups"], True) if found else ([], False)
 
 
 def _outlet_reuse(bench: Workbench, outlet: str) -> JSON:

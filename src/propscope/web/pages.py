@@ -160,7 +160,7 @@ async def outlets(request: Request, _: Reader) -> JSON:
     return {"outlets": await anyio.to_thread.run_sync(corpus.outlets, _bench(request))}
 
 
-@page("/outlets/{outlet}", "outlet.html")
+@page("/outlets/{outlet:path}", "outlet.html")
 async def outlet(request: Request, outlet: str, _: Reader) -> JSON:
     return await anyio.to_thread.run_sync(corpus.outlet_profile, _bench(request), outlet)
 
@@ -170,7 +170,7 @@ async def narratives(request: Request, _: Reader) -> JSON:
     return {"narratives": await anyio.to_thread.run_sync(corpus.narratives, _bench(request))}
 
 
-@page("/narratives/{narrative_id}", "narrative.html")
+@page("/narratives/{narrative_id:path}", "narrative.html")
 async def narrative(request: Request, narrative_id: str, _: Reader) -> JSON:
     return await anyio.to_thread.run_sync(corpus.narrative, _bench(request), narrative_id)
 

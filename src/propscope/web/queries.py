@@ -146,7 +146,20 @@ def monthly(engine: Engine, f: Filters) -> list[JSON]:
     with engine.connect() as conn:
         for (moment,) in conn.execute(statement):
             counts[moment.strftime("%Y-%m")] += 1
-    return [{"month": m, "documents": n} for m, n in sorted(counts.items())]
+    return [{"month": m, "documents": counts.get(m, 0)} for m in month_range(counts)]
+
+
+def month_range(counts: Counter[str]) -> list[str]:
+    """Every month from the first to the last counted one, so a timeline shows its gaps."""
+    if not counts:
+        return []
+    first, last = min(counts), max(counts)
+    year, month = int(first[:4]), int(first[5:7])
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
 
 
 def _narrative_rows(engine: Engine) -> Iterator[tuple[str, str | None, datetime | None, JSON]]:
@@ -190,7 +203,8 @@ def narrative_summary(entry: JSON) -> JSON:
     return {
         "id": entry["id"], "title": entry["title"], "documents": len(entry["documents"]),
         "outlets": [{"outlet": o, "documents": n} for o, n in entry["outlets"].most_common()],
-        "months": [{"month": m, "documents": n} for m, n in sorted(entry["months"].items())],
+        "months": [{"month": m, "documents": entry["months"].get(m, 0)}
+                   for m in month_range(Counter(entry["months"]))],
         "links": {"html": f"/narratives/{nid}", "json": f"/narratives/{nid}.json",
                   "documents": f"/documents?narrative={nid}"},
     }

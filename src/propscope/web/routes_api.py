@@ -158,7 +158,7 @@ async def outlets(request: Request, _: Reader) -> JSON:
     return {"outlets": await anyio.to_thread.run_sync(corpus.outlets, _bench(request))}
 
 
-@router.get("/outlets/{outlet}", summary="An outlet's profile: technique mix, over time, narratives")
+@router.get("/outlets/{outlet:path}", summary="An outlet's profile: technique mix, over time, narratives")
 async def outlet(request: Request, outlet: str, _: Reader) -> JSON:
     return await anyio.to_thread.run_sync(corpus.outlet_profile, _bench(request), outlet)
 
@@ -168,7 +168,7 @@ async def narratives(request: Request, _: Reader) -> JSON:
     return {"narratives": await anyio.to_thread.run_sync(corpus.narratives, _bench(request))}
 
 
-@router.get("/narratives/{narrative_id}", summary="One narrative: its articles and outlets")
+@router.get("/narratives/{narrative_id:path}", summary="One narrative: its articles and outlets")
 async def narrative(request: Request, narrative_id: str, _: Reader) -> JSON:
     return await anyio.to_thread.run_sync(corpus.narrative, _bench(request), narrative_id)
 

@@ -14,42 +14,13 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import (
-    Column,
-    DateTime,
-    Engine,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    UniqueConstraint,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Engine, insert, select, update
 
-from propscope.store.schema import NAMING_CONVENTION
+from propscope.store.schema import api_tokens  # created by migration 0003_api_tokens
 
 ROLES = ("reader", "analyst", "admin")
 TOKEN_PREFIX = "psk_"
 CACHE_SECONDS = 10.0  # how long a revoked token may still work in a running server
-
-metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-# Created by migration 0003_api_tokens; declared here because only the web server uses it.
-api_tokens = Table(
-    "api_tokens",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(128), nullable=True),
-    Column("role", String(16), nullable=False),
-    Column("token_hash", String(64), nullable=False),
-    Column("prefix", String(16), nullable=False),
-    Column("created_at", DateTime, nullable=False),
-    Column("revoked_at", DateTime, nullable=True),
-    UniqueConstraint("token_hash"),
-)
-
 
 @dataclass(frozen=True, slots=True)
 class TokenInfo:
