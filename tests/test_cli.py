@@ -169,8 +169,10 @@ def test_console_script_is_installed() -> None:
 
 
 def test_duplicate_documents_are_skipped_not_failed(tmp_path: Path, db: str) -> None:
-    first = write_article(tmp_path, "a.txt", "Harbour")
-    (tmp_path / "copy.txt").write_text(first.read_text(encoding="utf-8"), encoding="utf-8")
-    code, _, stderr = invoke("analyze", str(tmp_path), "--analyzers", "stats", "--db", db, "--format", "jsonl")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    first = write_article(folder, "a.txt", "Harbour")
+    (folder / "copy.txt").write_text(first.read_text(encoding="utf-8"), encoding="utf-8")
+    code, _, stderr = invoke("analyze", str(folder), "--analyzers", "stats", "--db", db, "--format", "jsonl")
     assert code == 0
     assert "1 duplicates skipped" in stderr

