@@ -43,7 +43,9 @@ def write_corpus(folder: Path, count: int) -> Path:
 def rows(url: str) -> set[tuple[str, str, str, str]]:
     """Every analysis row, comparable across databases and runs."""
     with Store.open(url) as store, store.engine.connect() as conn:
-        found = conn.execute(select(analyses.c.document_id, analyses.c.analyzer, analyses.c.version, analyses.c.payload))
+        found = conn.execute(
+            select(analyses.c.document_id, analyses.c.analyzer, analyses.c.version, analyses.c.payload)
+        )
         return {(r[0], r[1], r[2], json.dumps(r[3], sort_keys=True)) for r in found}
 
 
@@ -80,7 +82,9 @@ class Flaky:
 
     name, version, produces, requires = "flaky", "1", ("stats",), ()
 
-    def analyze(self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None) -> list[Annotations]:
+    def analyze(
+        self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None
+    ) -> list[Annotations]:
         if any("Kestrel Bay" in d.text for d in docs):
             raise RuntimeError("cannot read about Kestrel Bay")
         return [Annotations(stats={"flaky": True}) for _ in docs]
@@ -91,7 +95,9 @@ def test_errors_are_recorded_and_the_job_goes_on(tmp_path: Path, db: str) -> Non
     source = write_corpus(tmp_path, 30)
     bad = sum("Kestrel Bay" in r["text"] for r in corpus().records[:30])
     assert 0 < bad < 30
-    report = run_batch([str(source), str(tmp_path / "missing.txt")], "local", db=db, analyzers=["flaky"], workers=0)
+    report = run_batch(
+        [str(source), str(tmp_path / "missing.txt")], "local", db=db, analyzers=["flaky"], workers=0
+    )
     assert report.analysed == 30 - bad
     assert report.failed == bad + 1 and report.exit_code == 1
     with Store.open(db) as store:
@@ -112,9 +118,24 @@ def test_unknown_engine(db: str) -> None:
 def test_killed_midway_then_resumed(tmp_path: Path, db: str) -> None:
     """SIGKILL the CLI after some chunks are stored; the rerun finishes only the rest."""
     source = write_corpus(tmp_path, 300)
-    command = [sys.executable, "-c", "from propscope.cli import app; app()", "batch", str(source), "--db", db,
-               "--analyzers", "stats", "--workers", "1", "--chunk", "2"]
-    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = [
+        sys.executable,
+        "-c",
+        "from propscope.cli import app; app()",
+        "batch",
+        str(source),
+        "--db",
+        db,
+        "--analyzers",
+        "stats",
+        "--workers",
+        "1",
+        "--chunk",
+        "2",
+    ]
+    process = subprocess.Popen(
+        command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         done = _wait_for_rows(db, 20, process)
     finally:
@@ -159,9 +180,22 @@ def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         # Ray read its environment when imported: make this driver keep 127.0.0.1 as given too.
         env.setattr(ray._private.ray_constants, "ENABLE_RAY_CLUSTER", False)
         log = (folder / "ray.log").open("wb")
-        command = ["ray", "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port),
-                   "--num-cpus", "2", "--include-dashboard=false", "--disable-usage-stats", "--block",
-                   "--temp-dir", str(folder)]
+        command = [
+            "ray",
+            "start",
+            "--head",
+            "--node-ip-address",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--num-cpus",
+            "2",
+            "--include-dashboard=false",
+            "--disable-usage-stats",
+            "--block",
+            "--temp-dir",
+            str(folder),
+        ]
         head = subprocess.Popen(command, start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_for_port(port, head, folder / "ray.log")
@@ -200,7 +234,12 @@ def _stop_group(head: subprocess.Popen[Any]) -> None:
     os.killpg(head.pid, signal.SIGKILL) if head.poll() is None else None
 
 
+# Ray's own modules emit DeprecationWarnings about their internal settings when a dataset runs.
+RAY_WARNINGS = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
 @pytest.mark.slow
+@RAY_WARNINGS
 def test_ray_gives_the_same_rows_as_local(ray_cluster: str, tmp_path: Path) -> None:
     source = write_corpus(tmp_path, 40)
     local, on_ray = (f"sqlite:///{tmp_path / name}.db" for name in ("local", "ray"))
@@ -214,6 +253,7 @@ def test_ray_gives_the_same_rows_as_local(ray_cluster: str, tmp_path: Path) -> N
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@RAY_WARNINGS
 def test_ray_into_postgres_matches_local(ray_cluster: str, pg_url: str, tmp_path: Path) -> None:
     from conftest import reset_postgres
 

@@ -100,3 +100,16 @@ def test_dev_test_f1_floor() -> None:
     report = json.loads(eval_checkworthy_command(path, True, None))
     assert report["n"] == 318
     assert report["f1"] >= 0.74  # 0.771 measured at release; see models/claims/MODEL_CARD.md
+
+
+def test_fast_head_shares_the_sentence_embeddings() -> None:
+    from propscope.analyzers.claims import FastClaimsAnalyzer
+    from propscope.registry import Analyzer
+
+    fast = FastClaimsAnalyzer()
+    assert isinstance(fast, Analyzer) and fast.name == "claims_fast"
+    result = fast.analyze([Document(TEXT)])[0]
+    result.check(TEXT)
+    texts = [c.text for c in result.claims]
+    assert any(t.startswith("On Tuesday") for t in texts)
+    assert not any(t.startswith("Thank") for t in texts)

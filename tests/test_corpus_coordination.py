@@ -87,7 +87,10 @@ def test_time_to_outlets(docs: tuple[tuple[str, float], ...], count: int, expect
     [
         ((("a", 0), ("b", 1), ("c", 2)), [["a", "b", "c"]]),
         ((("a", 0), ("b", 1), ("c", 30)), []),  # c comes too late for a window of 6h
-        ((("a", 0), ("b", 1), ("c", 2), ("d", 100), ("e", 101), ("f", 102)), [["a", "b", "c"], ["d", "e", "f"]]),
+        (
+            (("a", 0), ("b", 1), ("c", 2), ("d", 100), ("e", 101), ("f", 102)),
+            [["a", "b", "c"], ["d", "e", "f"]],
+        ),
     ],
 )
 def test_bursts_within_the_window(docs: tuple[tuple[str, float], ...], campaigns: list[list[str]]) -> None:
@@ -96,7 +99,9 @@ def test_bursts_within_the_window(docs: tuple[tuple[str, float], ...], campaigns
 
 
 def test_outlet_graph_weights() -> None:
-    report = coordinate([group(("a", 0), ("b", 1), ("c", 2)), group(("a", 0), ("b", 3))], 3, timedelta(hours=6))
+    report = coordinate(
+        [group(("a", 0), ("b", 1), ("c", 2)), group(("a", 0), ("b", 3))], 3, timedelta(hours=6)
+    )
     assert report.graph["a"]["b"]["weight"] == 2
     assert report.graph["a"]["b"]["campaigns"] == 1
     assert report.graph.nodes["a"]["first"] == 1
@@ -106,7 +111,9 @@ def test_cli_json_and_graphml(store: Store, tmp_path: Path) -> None:
     truth = planted_truth(fill(store))
     url = str(store.engine.url)
     graph_file = tmp_path / "outlets.graphml"
-    result = CliRunner().invoke(app, ["corpus", "coordination", "--db", url, "--json", "--graphml", str(graph_file)])
+    result = CliRunner().invoke(
+        app, ["corpus", "coordination", "--db", url, "--json", "--graphml", str(graph_file)]
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert set(data) >= {"window", "min_outlets", "campaigns"}
@@ -122,13 +129,17 @@ def test_cli_json_and_graphml(store: Store, tmp_path: Path) -> None:
 @pytest.mark.parametrize("window", ["90m", "72h", "3d"])
 def test_cli_window_option(store: Store, window: str) -> None:
     fill(store)
-    result = CliRunner().invoke(app, ["corpus", "coordination", "--db", str(store.engine.url), "--window", window, "--json"])
+    result = CliRunner().invoke(
+        app, ["corpus", "coordination", "--db", str(store.engine.url), "--window", window, "--json"]
+    )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["window_source"] == "given"
 
 
 def test_cli_bad_window_is_a_usage_error(store: Store) -> None:
-    result = CliRunner().invoke(app, ["corpus", "coordination", "--db", str(store.engine.url), "--window", "soon"])
+    result = CliRunner().invoke(
+        app, ["corpus", "coordination", "--db", str(store.engine.url), "--window", "soon"]
+    )
     assert result.exit_code == 2
     assert "E401" in result.stderr
 

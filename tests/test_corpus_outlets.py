@@ -19,14 +19,21 @@ from propscope.store import Store
 WORDS = "word " * 98 + "Loaded Language here."  # 100 words
 
 
-def result(outlet: str, published: str, techniques: tuple[str, ...] = (), blamed: str | None = None,
-           narrative: str | None = None) -> Result:
+def result(
+    outlet: str,
+    published: str,
+    techniques: tuple[str, ...] = (),
+    blamed: str | None = None,
+    narrative: str | None = None,
+) -> Result:
     doc = Document(text=WORDS + outlet + published, outlet=outlet, published=published)
     start = doc.text.index("Loaded")
     spans = tuple(TechniqueSpan(start, start + 6, "Loaded", t, 0.9) for t in techniques)
     entities = (Entity(blamed, "ORG", (Span.of(doc.text, 0, 4),), {"blamed": 1}, "blamed"),) if blamed else ()
     narratives = (Narrative("n1", narrative, 0.8),) if narrative else ()
-    annotations = Annotations(techniques=spans, entities=entities, narratives=narratives, stats={"words": 100})
+    annotations = Annotations(
+        techniques=spans, entities=entities, narratives=narratives, stats={"words": 100}
+    )
     return Result(doc, annotations, {"stats": "1"})
 
 
@@ -71,7 +78,9 @@ def test_plots(results: list[Result], tmp_path: Path) -> None:
     from propscope.corpus import plots
 
     profiles = list(build_profiles(results).values())
-    paths = plots.technique_chart(profiles, tmp_path, "techniques") + plots.month_chart(profiles[0], tmp_path, "alpha")
+    paths = plots.technique_chart(profiles, tmp_path, "techniques") + plots.month_chart(
+        profiles[0], tmp_path, "alpha"
+    )
     assert {p.suffix for p in paths} == {".png", ".svg", ".json"}
     assert all(p.stat().st_size > 200 for p in paths)
     assert paths[0].read_bytes().startswith(b"\x89PNG")
@@ -89,7 +98,9 @@ def test_cli_outlets(store: Store, tmp_path: Path) -> None:
     assert sum(o["articles"] for o in outlets) == 300
     assert sum(o["reuse"]["copied_by_others"] for o in outlets) > 0
     a, b = outlets[0]["outlet"], outlets[1]["outlet"]
-    compared = runner.invoke(app, ["outlets", "--db", url, "--compare", a, b, "--plots", str(tmp_path), "--json"])
+    compared = runner.invoke(
+        app, ["outlets", "--db", url, "--compare", a, b, "--plots", str(tmp_path), "--json"]
+    )
     assert compared.exit_code == 0, compared.output
     data = json.loads(compared.stdout)
     assert [o["outlet"] for o in data["outlets"]] == [a, b]
@@ -98,6 +109,8 @@ def test_cli_outlets(store: Store, tmp_path: Path) -> None:
 
 def test_cli_unknown_outlet(store: Store) -> None:
     fill(store)
-    result = CliRunner().invoke(app, ["outlets", "--db", str(store.engine.url), "--compare", "nope", "x", "--no-reuse"])
+    result = CliRunner().invoke(
+        app, ["outlets", "--db", str(store.engine.url), "--compare", "nope", "x", "--no-reuse"]
+    )
     assert result.exit_code == 2
     assert "no outlet named 'nope'" in result.output

@@ -62,8 +62,12 @@ def test_no_pair_below_the_threshold(found: tuple[ReuseReport, dict[str, str]], 
         if len(group.outlets) < 2:
             continue
         best = {
-            d.id: max(_text.jaccard(_text.shingle_hashes(group.passage), _text.shingle_hashes(texts[d.id][p.start : p.end]))
-                      for p in _text.passages(texts[d.id]))
+            d.id: max(
+                _text.jaccard(
+                    _text.shingle_hashes(group.passage), _text.shingle_hashes(texts[d.id][p.start : p.end])
+                )
+                for p in _text.passages(texts[d.id])
+            )
             for d in group.documents
         }
         assert min(best.values()) >= ALIGN_FLOOR
@@ -98,7 +102,9 @@ def test_signatures_of_another_scheme_are_rehashed(store: Store) -> None:
         conn.execute(update(reuse_signatures).values(scheme="old-scheme"))
     assert update_index(store) == 20
     with store.engine.connect() as conn:
-        schemes = conn.execute(select(reuse_signatures.c.scheme, func.count()).group_by(reuse_signatures.c.scheme)).all()
+        schemes = conn.execute(
+            select(reuse_signatures.c.scheme, func.count()).group_by(reuse_signatures.c.scheme)
+        ).all()
     assert [row[0] for row in schemes] == [sigs.SCHEME]
 
 

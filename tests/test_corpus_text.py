@@ -72,8 +72,13 @@ def test_jaccard(a: str, b: str, low: float, high: float) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected", "printed"),
-    [("90m", timedelta(minutes=90), "1h30m"), ("72h", timedelta(days=3), "3d"),
-     ("3d", timedelta(days=3), "3d"), ("1h30m", timedelta(minutes=90), "1h30m"), (" 45s ", timedelta(seconds=45), "45s")],
+    [
+        ("90m", timedelta(minutes=90), "1h30m"),
+        ("72h", timedelta(days=3), "3d"),
+        ("3d", timedelta(days=3), "3d"),
+        ("1h30m", timedelta(minutes=90), "1h30m"),
+        (" 45s ", timedelta(seconds=45), "45s"),
+    ],
 )
 def test_parse_duration(value: str, expected: timedelta, printed: str) -> None:
     assert parse_duration(value) == expected
@@ -82,14 +87,18 @@ def test_parse_duration(value: str, expected: timedelta, printed: str) -> None:
 
 @pytest.mark.parametrize("value", ["", "3", "h", "3x", "0h", "-2h", "3 days"])
 def test_bad_duration_is_a_usage_error(value: str) -> None:
-    with pytest.raises(UsageError, match="E401 .* is not a duration"):
+    with pytest.raises(UsageError, match=r"E401 .* is not a duration"):
         parse_duration(value)
 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(timedelta(seconds=5), timedelta(minutes=1)), (timedelta(minutes=50, seconds=1), timedelta(minutes=51)),
-     (timedelta(hours=5, minutes=1), timedelta(hours=6)), (timedelta(days=2, hours=1), timedelta(days=3))],
+    [
+        (timedelta(seconds=5), timedelta(minutes=1)),
+        (timedelta(minutes=50, seconds=1), timedelta(minutes=51)),
+        (timedelta(hours=5, minutes=1), timedelta(hours=6)),
+        (timedelta(days=2, hours=1), timedelta(days=3)),
+    ],
 )
 def test_round_up(value: timedelta, expected: timedelta) -> None:
     assert round_up(value) == expected

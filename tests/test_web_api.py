@@ -243,6 +243,11 @@ async def test_corpus_views(client: httpx.AsyncClient, corpus: list[str]) -> Non
     assert [(n["id"], n["documents"]) for n in narratives] == [("west-colour-revolution", 1)]
     one = (await client.get("/api/narratives/west-colour-revolution")).json()
     assert one["articles"][0]["id"] == corpus[0]
+    both = (await client.get("/api/compare?a=Daily%20Example&b=Other%20Paper")).json()
+    assert [o["outlet"] for o in both["outlets"]] == ["Daily Example", "Other Paper"]
+    assert both["technique_rate_difference"]["Slogans"] > 0
+    assert (await client.get("/compare?a=Daily%20Example&b=Other%20Paper")).status_code == 200
+    assert (await client.get("/api/compare?a=Daily%20Example&b=Nobody")).status_code == 404
     reuse = (await client.get("/api/reuse")).json()
     assert {"available", "groups", "campaigns", "graph"} <= set(reuse)
 

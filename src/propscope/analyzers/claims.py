@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from propscope.analyzers import _spacy
 from propscope.analyzers._attribution import Attributor, is_quote
 from propscope.document import Annotations, Claim, Document, Span
@@ -28,9 +30,17 @@ class ClaimsAnalyzer:
     requires: tuple[str, ...] = ()
 
     def __init__(self, threshold: float | None = None) -> None:
-        model = encoder.claims_model()
-        self.threshold = float(model.config["threshold"] if threshold is None else threshold)
+        config = self.config()
+        self.threshold = float(config["threshold"] if threshold is None else threshold)
         self.attributor = Attributor()
+
+    def config(self) -> dict[str, Any]:
+        """The model's settings, with its tuned `threshold`."""
+        return encoder.claims_model().config
+
+    def scores(self, sentences: Sequence[str]) -> np.ndarray:
+        """P(check-worthy) per sentence."""
+        return encoder.checkworthiness(sentences)
 
     def analyze(
         self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None
@@ -38,7 +48,7 @@ class ClaimsAnalyzer:
         parsed = _spacy.parse([d.text for d in docs])
         sentences = [_candidates(d.text, sp) for d, sp in zip(docs, parsed, strict=True)]
         flat = [d.text[s:e] for d, sents in zip(docs, sentences, strict=True) for s, e, _ in sents]
-        scores = encoder.checkworthiness(flat)
+        scores = self.scores(flat)
         out, row = [], 0
         for doc, sents in zip(docs, sentences, strict=True):
             doc_scores = scores[row : row + len(sents)]
@@ -63,6 +73,23 @@ class ClaimsAnalyzer:
             speaker=Span.of(text, found.start, found.end) if found else None,
             verb=found.verb if found else None,
         )
+
+
+class FastClaimsAnalyzer(ClaimsAnalyzer):
+    """`claims_fast`: a linear head on the cached sentence embeddings the narratives use.
+
+    One encoder pass serves both analysers; F1 on dev-test is lower than the fine-tuned model's
+    (see models/claims/MODEL_CARD.md), so it is an option for throughput, not the default.
+    """
+
+    name = "claims_fast"
+    version = "claims-minilm-linear-ct24-1"
+
+    def config(self) -> dict[str, Any]:
+        return encoder.linear_head()
+
+    def scores(self, sentences: Sequence[str]) -> np.ndarray:
+        return encoder.checkworthiness_linear(sentences)
 
 
 def _candidates(text: str, sp: Any) -> list[tuple[int, int, Any]]:

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from itertools import islice
 
-from propscope.batch.worker import Outcome, Worker
+from propscope.batch.worker import JobSpec, Outcome, Worker
 
 _worker: Worker | None = None
 
 
-def _start(db_url: str, analyzers: Sequence[str] | None, job: str) -> None:
+def _start(spec: JobSpec) -> None:
     """Pool initializer: models load here, once per process."""
     global _worker
-    _worker = Worker(db_url, analyzers, job)
+    _worker = Worker(spec)
 
 
 def _process(ids: list[str]) -> list[Outcome]:
@@ -24,18 +24,12 @@ def _process(ids: list[str]) -> list[Outcome]:
 
 
 def run_local(
-    ids: Sequence[str],
-    db_url: str,
-    analyzers: Sequence[str] | None,
-    job: str,
-    workers: int,
-    chunk: int,
-    on_done: Callable[[list[Outcome]], None],
+    ids: Sequence[str], spec: JobSpec, workers: int, on_done: Callable[[list[Outcome]], None]
 ) -> None:
     """Analyse `ids` in `workers` processes (0: in this process, for debugging and tests)."""
-    chunks = (list(c) for c in iter(lambda it=iter(ids): list(islice(it, chunk)), []))
+    chunks = _chunks(ids, spec.chunk)
     if workers == 0:
-        worker = Worker(db_url, analyzers, job)
+        worker = Worker(spec)
         try:
             for part in chunks:
                 on_done(worker.process(part))
@@ -45,13 +39,19 @@ def run_local(
     # spawn, not fork: a forked child would inherit the parent's open database connections and
     # any threads a model runtime started.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, context, _start, (db_url, analyzers, job)) as pool:
+    with ProcessPoolExecutor(workers, context, _start, (spec,)) as pool:
         pending: set[Future[list[Outcome]]] = set()
         for part in chunks:
             pending.add(pool.submit(_process, part))
             if len(pending) >= 2 * workers:  # bounded: ids wait here, not in the pool's queue
                 pending = _drain(pending, on_done, FIRST_COMPLETED)
         _drain(pending, on_done, "ALL_COMPLETED")
+
+
+def _chunks(ids: Sequence[str], size: int) -> Iterator[list[str]]:
+    stream = iter(ids)
+    while part := list(islice(stream, size)):
+        yield part
 
 
 def _drain(

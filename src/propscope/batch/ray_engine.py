@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from propscope.batch.worker import Outcome, Worker
+from propscope.batch.worker import JobSpec, Outcome, Worker
 
 
 class _Actor:
     """The callable class Ray Data instantiates once per actor."""
 
-    def __init__(self, db_url: str, analyzers: Sequence[str] | None, job: str) -> None:
-        self.worker = Worker(db_url, analyzers, job)
+    def __init__(self, spec: JobSpec) -> None:
+        self.worker = Worker(spec)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         outcomes = self.worker.process([str(i) for i in batch["id"]])
@@ -33,29 +33,35 @@ class _Actor:
 
 def run_ray(
     ids: Sequence[str],
-    db_url: str,
-    analyzers: Sequence[str] | None,
-    job: str,
+    spec: JobSpec,
     workers: int,
-    chunk: int,
     on_done: Callable[[list[Outcome]], None],
     address: str | None = None,
 ) -> None:
     """Analyse `ids` on the Ray cluster at `address` (None: a local one started for this run)."""
     import ray  # imported here: `--engine local` must not pay for (or need) Ray
 
-    ray.init(address=address, include_dashboard=False, log_to_driver=False,
-             logging_level=logging.WARNING, ignore_reinit_error=True)
+    for name in ("ray", "ray.data"):  # Ray logs each dataset's plan at INFO: ours is the summary
+        logging.getLogger(name).setLevel(logging.WARNING)
+    ray.init(
+        address=address,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level=logging.WARNING,
+        ignore_reinit_error=True,
+    )
     try:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # ours is the one progress bar
-        dataset = ray.data.from_items([{"id": i} for i in ids], override_num_blocks=_blocks(len(ids), chunk))
+        dataset = ray.data.from_items(
+            [{"id": i} for i in ids], override_num_blocks=_blocks(len(ids), spec.chunk)
+        )
         mapped = dataset.map_batches(
             _Actor,
-            fn_constructor_args=(db_url, list(analyzers) if analyzers else None, job),
-            batch_size=chunk,
+            fn_constructor_args=(spec,),
+            batch_size=spec.chunk,
             batch_format="numpy",
-            concurrency=workers,
+            compute=ray.data.ActorPoolStrategy(size=workers),
             num_cpus=1,
         )
         for batch in mapped.iter_batches(batch_size=None, batch_format="numpy"):

@@ -12,7 +12,7 @@ from typing import Any
 
 from propscope import ingest, registry
 from propscope.api import Failure
-from propscope.batch.worker import Outcome
+from propscope.batch.worker import JobSpec, Outcome
 from propscope.config import IngestOptions, default_db_url
 from propscope.errors import UsageError
 from propscope.ingest import IngestFailure
@@ -101,7 +101,8 @@ def run_batch(
         if on_total:
             on_total(len(pending))
         store.record_errors(report.failures, job=report.job)  # ingest failures; workers record theirs
-        _analyse(pending, db_url, names, report, engine, address, workers, chunk, on_advance)
+    spec = JobSpec(db_url, tuple(names), report.job, chunk)
+    _analyse(pending, spec, report, (engine, address, workers), on_advance)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -133,23 +134,29 @@ def _pending(store: Store, ids: list[str], names: Sequence[str]) -> list[str]:
 
 
 def _analyse(
-    pending: list[str], db_url: str, names: list[str], report: BatchReport, engine: str,
-    address: str | None, workers: int | None, chunk: int, on_advance: Callable[[int], None] | None,
+    pending: list[str],
+    spec: JobSpec,
+    report: BatchReport,
+    where: tuple[str, str | None, int | None],
+    on_advance: Callable[[int], None] | None,
 ) -> None:
+    """Hand `pending` to the engine named in `where` (engine, Ray address, workers)."""
+
     def done(outcomes: list[Outcome]) -> None:
         report.analysed += sum(o.ok for o in outcomes)
         report.failures.extend(o.failure() for o in outcomes if not o.ok)
         if on_advance:
             on_advance(len(outcomes))
 
+    engine, address, workers = where
+    count = (os.cpu_count() or 1) if workers is None else workers
     if not pending:
         return
-    count = (os.cpu_count() or 1) if workers is None else workers
     if engine == "ray":
         from propscope.batch.ray_engine import run_ray
 
-        run_ray(pending, db_url, names, report.job, max(count, 1), chunk, done, address)
+        run_ray(pending, spec, max(count, 1), done, address)
     else:
         from propscope.batch.local import run_local
 
-        run_local(pending, db_url, names, report.job, count, chunk, done)
+        run_local(pending, spec, count, done)

@@ -26,6 +26,16 @@ E_CRASH = "E299"  # same code `propscope.api` uses for an analyser that raised a
 
 
 @dataclass(frozen=True)
+class JobSpec:
+    """What every worker of one batch needs to know; small and picklable, sent to each worker."""
+
+    db_url: str
+    analyzers: tuple[str, ...]
+    job: str
+    chunk: int
+
+
+@dataclass(frozen=True)
 class Outcome:
     """How one document of a chunk ended; a failure carries what was recorded in the store."""
 
@@ -42,10 +52,10 @@ class Outcome:
 class Worker:
     """A pipeline and a store connection, made once per worker process or actor."""
 
-    def __init__(self, db_url: str, analyzers: Sequence[str] | None, job: str) -> None:
-        self.pipeline = Pipeline.from_names(analyzers)
-        self.store = Store.open(db_url)
-        self.job = job
+    def __init__(self, spec: JobSpec) -> None:
+        self.pipeline = Pipeline.from_names(spec.analyzers)
+        self.store = Store.open(spec.db_url)
+        self.job = spec.job
         self.produced = {a.name: a.produces for a in self.pipeline.analyzers}
 
     def process(self, ids: Sequence[str]) -> list[Outcome]:
@@ -59,7 +69,9 @@ class Worker:
         outcomes = [Outcome(r.document.id, True) for r in results]
         outcomes += [Outcome(i, False, f.source, f.code, f.message) for i, f in failures.items()]
         missing = set(ids) - {d.id for d in docs}  # deleted from the store since it was planned
-        outcomes += [Outcome(i, False, i, "E301", f"E301 document {i} is no longer in the store.") for i in missing]
+        outcomes += [
+            Outcome(i, False, i, "E301", f"E301 document {i} is no longer in the store.") for i in missing
+        ]
         return outcomes
 
     def _load(self, ids: Sequence[str]) -> list[Document]:

@@ -12,11 +12,19 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from propscope.batch import run_batch
@@ -34,10 +42,14 @@ corpus_app = typer.Typer(
 out = Console(soft_wrap=False, highlight=False)
 err = Console(stderr=True, highlight=False)
 
-# Typer reads these annotations at run time, hence Optional rather than `X | None`.
-Db = Annotated[Optional[str], typer.Option("--db", help="Store URL (default: $PROPSCOPE_DB or the SQLite file in the user data dir).")]  # noqa: UP045
+Db = Annotated[
+    str | None,
+    typer.Option("--db", help="Store URL (default: $PROPSCOPE_DB or the SQLite file in the user data dir)."),
+]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
-Threshold = Annotated[float, typer.Option(help="Minimum Jaccard (4-word shingles) for two passages to count as copies.")]
+Threshold = Annotated[
+    float, typer.Option(help="Minimum Jaccard (4-word shingles) for two passages to count as copies.")
+]
 
 
 @contextmanager
@@ -52,8 +64,14 @@ def _errors() -> Iterator[None]:
 
 def _progress(description: str) -> Progress:
     return Progress(
-        SpinnerColumn(), TextColumn(description), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TimeRemainingColumn(), console=err, transient=True,
+        SpinnerColumn(),
+        TextColumn(description),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
         disable=not err.is_terminal,
     )
 
@@ -82,8 +100,12 @@ def _short(text: str, width: int = 90) -> str:
 
 
 @corpus_app.command("reuse")
-def reuse_command(db: Db = None, as_json: JsonFlag = False, threshold: Threshold = PASSAGE_JACCARD,
-                  limit: Annotated[int, typer.Option(help="Groups shown in the table (JSON has all).")] = 30) -> None:
+def reuse_command(
+    db: Db = None,
+    as_json: JsonFlag = False,
+    threshold: Threshold = PASSAGE_JACCARD,
+    limit: Annotated[int, typer.Option(help="Groups shown in the table (JSON has all).")] = 30,
+) -> None:
     """Find passages shared between documents (indexing new documents first)."""
     with _errors(), Store.open(db) as store:
         report = _reuse(store, threshold)
@@ -94,18 +116,29 @@ def reuse_command(db: Db = None, as_json: JsonFlag = False, threshold: Threshold
     for i, group in enumerate(report.groups[:limit], 1):
         spread = format_duration(group.spread) if group.spread is not None else "-"
         first = f"{group.first.outlet or '?'}\n{group.first.published or 'undated'}"
-        table.add_row(str(i), str(len(group.outlets)), str(len(group.documents)), first, spread, _short(group.passage))
+        table.add_row(
+            str(i), str(len(group.outlets)), str(len(group.documents)), first, spread, _short(group.passage)
+        )
     out.print(table)
 
 
 @corpus_app.command("coordination")
 def coordination_command(
     db: Db = None,
-    min_outlets: Annotated[int, typer.Option(min=2, help="Distinct outlets a burst needs (default 3: two is ordinary syndication).")] = DEFAULT_MIN_OUTLETS,
-    window: Annotated[Optional[str], typer.Option(help="Time the outlets must publish within, e.g. 90m, 72h, 3d (default: estimated from the corpus, and printed).")] = None,  # noqa: UP045
+    min_outlets: Annotated[
+        int,
+        typer.Option(min=2, help="Distinct outlets a burst needs (default 3: two is ordinary syndication)."),
+    ] = DEFAULT_MIN_OUTLETS,
+    window: Annotated[
+        str | None,
+        typer.Option(
+            help="Time the outlets must publish within, e.g. 90m, 72h, 3d "
+            "(default: estimated from the corpus, and printed)."
+        ),
+    ] = None,
     as_json: JsonFlag = False,
-    graphml: Annotated[Optional[Path], typer.Option(help="Write the outlet graph as GraphML here.")] = None,  # noqa: UP045
-    graph_json: Annotated[Optional[Path], typer.Option(help="Write the outlet graph as JSON here.")] = None,  # noqa: UP045
+    graphml: Annotated[Path | None, typer.Option(help="Write the outlet graph as GraphML here.")] = None,
+    graph_json: Annotated[Path | None, typer.Option(help="Write the outlet graph as JSON here.")] = None,
     threshold: Threshold = PASSAGE_JACCARD,
 ) -> None:
     """Flag passages published by several outlets within a short window: coordinated campaigns."""
@@ -113,7 +146,9 @@ def coordination_command(
         given = parse_duration(window) if window else None
         with Store.open(db) as store:
             report = coordinate(_reuse(store, threshold).groups, min_outlets, given)
-    err.print(f"window {format_duration(report.window.value)} ({report.window.note}); min outlets {min_outlets}")
+    err.print(
+        f"window {format_duration(report.window.value)} ({report.window.note}); min outlets {min_outlets}"
+    )
     _write_graph(report, graphml, graph_json)
     if as_json:
         _print_json(report.to_json())
@@ -136,16 +171,26 @@ def _campaign_table(report: CoordinationReport) -> None:
     table = Table("#", "outlets", "first outlet", "start", "span", "passage")
     for i, campaign in enumerate(report.campaigns, 1):
         span = format_duration(campaign.end - campaign.start)
-        table.add_row(str(i), str(len(campaign.outlets)), campaign.outlets[0],
-                      campaign.start.isoformat(timespec="minutes"), span, _short(campaign.passage, 70))
+        table.add_row(
+            str(i),
+            str(len(campaign.outlets)),
+            campaign.outlets[0],
+            campaign.start.isoformat(timespec="minutes"),
+            span,
+            _short(campaign.passage, 70),
+        )
     out.print(table)
     out.print(f"{len(report.campaigns)} campaigns")
 
 
 def outlets_command(
     db: Db = None,
-    compare_with: Annotated[Optional[tuple[str, str]], typer.Option("--compare", help="Two outlets side by side.")] = None,  # noqa: UP045
-    plots_dir: Annotated[Optional[Path], typer.Option("--plots", help="Write charts (PNG, SVG, Vega-Lite JSON) here.")] = None,  # noqa: UP045
+    compare_with: Annotated[
+        tuple[str, str] | None, typer.Option("--compare", help="Two outlets side by side.")
+    ] = None,
+    plots_dir: Annotated[
+        Path | None, typer.Option("--plots", help="Write charts (PNG, SVG, Vega-Lite JSON) here.")
+    ] = None,
     as_json: JsonFlag = False,
     no_reuse: Annotated[bool, typer.Option("--no-reuse", help="Skip reuse counts (no indexing).")] = False,
 ) -> None:
@@ -154,9 +199,7 @@ def outlets_command(
         groups = [] if no_reuse else _reuse(store, PASSAGE_JACCARD).groups
         profiles = build_profiles(store.iter_results(), groups)
         chosen = _chosen(profiles, compare_with)
-    data: dict[str, Any] = (
-        compare(*chosen) if compare_with else {"outlets": [p.to_json() for p in chosen]}
-    )
+    data: dict[str, Any] = compare(*chosen) if compare_with else {"outlets": [p.to_json() for p in chosen]}
     if plots_dir:
         data["plots"] = [str(p) for p in _plots(chosen, plots_dir, bool(compare_with))]
     if as_json:
@@ -187,40 +230,75 @@ def _plots(profiles: list[OutletProfile], folder: Path, pair: bool) -> list[Path
 
 
 def _profile_table(profiles: list[OutletProfile]) -> None:
-    table = Table("outlet", "articles", "techniques /1k words", "top technique", "top narrative",
-                  "top blamed", "copied from / by others")
+    table = Table(
+        "outlet",
+        "articles",
+        "techniques /1k words",
+        "top technique",
+        "top narrative",
+        "top blamed",
+        "copied from / by others",
+    )
     for p in profiles:
         data = p.to_json()
         top = max(data["technique_rates"].items(), key=lambda kv: kv[1], default=("-", 0))
         narrative = data["top_narratives"][0]["narrative"] if data["top_narratives"] else "-"
         blamed = data["top_blamed"][0]["actor"] if data["top_blamed"] else "-"
-        table.add_row(p.outlet, str(p.articles), f"{data['technique_rate']:.2f}", f"{top[0]} ({top[1]})",
-                      narrative, blamed, f"{p.reuse_in} / {p.reuse_out}")
+        table.add_row(
+            p.outlet,
+            str(p.articles),
+            f"{data['technique_rate']:.2f}",
+            f"{top[0]} ({top[1]})",
+            narrative,
+            blamed,
+            f"{p.reuse_in} / {p.reuse_out}",
+        )
     out.print(table)
 
 
 def batch_command(
     inputs: Annotated[list[str], typer.Argument(help="Files, directories or URLs to analyse.")],
     engine: Annotated[str, typer.Option(help="local (process pool) or ray (Ray Data actors).")] = "local",
-    address: Annotated[Optional[str], typer.Option(help="Ray cluster address HOST:PORT (default: start a local Ray).")] = None,  # noqa: UP045
+    address: Annotated[
+        str | None, typer.Option(help="Ray cluster address HOST:PORT (default: start a local Ray).")
+    ] = None,
     db: Db = None,
-    analyzers: Annotated[Optional[str], typer.Option(help="Comma-separated analyser names (default: all installed).")] = None,  # noqa: UP045
-    workers: Annotated[Optional[int], typer.Option(min=0, help="Worker processes or actors (default: CPU count; 0 = in this process, local only).")] = None,  # noqa: UP045
+    analyzers: Annotated[
+        str | None, typer.Option(help="Comma-separated analyser names (default: all installed).")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0, help="Worker processes or actors (default: CPU count; 0 = in this process, local only)."
+        ),
+    ] = None,
     chunk: Annotated[int, typer.Option(min=1, help="Documents per task.")] = 32,
     as_json: JsonFlag = False,
-    errors_out: Annotated[Optional[Path], typer.Option(help="Write the per-document error report here as JSONL.")] = None,  # noqa: UP045
+    errors_out: Annotated[
+        Path | None, typer.Option(help="Write the per-document error report here as JSONL.")
+    ] = None,
 ) -> None:
     """Analyse a corpus into the store, resumably: finished documents are skipped on a rerun."""
     names = [n.strip() for n in analyzers.split(",") if n.strip()] if analyzers else None
     with _errors(), _progress("analysing") as progress:
         task = progress.add_task("analysing", total=None)
-        report = run_batch(inputs, engine, address, db, names, workers, chunk=chunk,
-                           on_total=lambda n: progress.update(task, total=n),
-                           on_advance=_advancer(progress, task))
+        report = run_batch(
+            inputs,
+            engine,
+            address,
+            db,
+            names,
+            workers,
+            chunk=chunk,
+            on_total=lambda n: progress.update(task, total=n),
+            on_advance=_advancer(progress, task),
+        )
     for failure in report.failures:
         err.print(f"[red]failed[/red] {failure.message}", markup=True, highlight=False, soft_wrap=True)
-    err.print(f"{report.analysed} analysed, {report.skipped} already done, {report.failed} failed "
-              f"({report.documents} documents, {report.seconds:.1f}s, engine {engine})")
+    err.print(
+        f"{report.analysed} analysed, {report.skipped} already done, {report.failed} failed "
+        f"({report.documents} documents, {report.seconds:.1f}s, engine {engine})"
+    )
     if errors_out:
         errors_out.write_text("".join(json.dumps(f.to_json()) + "\n" for f in report.failures))
     if as_json:

@@ -6,10 +6,10 @@ the one before, so late joiners of a campaign are listed too. Defaults:
 - `DEFAULT_MIN_OUTLETS = 3`: two outlets sharing a passage is everyday syndication (a wire story,
   a partner site); three or more at once is the smallest pattern syndication does not explain.
 - the window is estimated from the corpus unless given (`estimate_window`): for every group with
-  enough outlets, the time it took to reach `min_outlets` outlets; if those times split into a fast
-  class and a slow one at least `SEPARATION` times apart (Otsu's split on a log scale), the window
-  is the upper end of the fast class, rounded up; otherwise `FALLBACK_WINDOW`. The choice and its
-  reason are always reported, never applied silently.
+  enough outlets, its first-to-last spread; if those spreads split into a fast class and a slow
+  one at least `SEPARATION` times apart (Otsu's split on a log scale) with the slow one beyond a
+  day, the window is the fast class's longest spread, rounded up; otherwise `FALLBACK_WINDOW`.
+  The choice and its reason are always reported, never applied silently.
 """
 
 from __future__ import annotations
@@ -117,27 +117,37 @@ def _time_to_outlets(docs: list[DocMeta], count: int) -> timedelta | None:
 
 
 def estimate_window(groups: Sequence[ReuseGroup], min_outlets: int) -> Window:
-    """The window that separates fast (coordinated) pickup from slow pickup in this corpus."""
-    bursts = [b for g in groups if (b := time_to_outlets(g, min_outlets)) is not None]
+    """The window that separates fast (coordinated) pickup from slow pickup in this corpus.
+
+    Looks at the first-to-last spread of every group that `min_outlets` outlets published; when
+    the spreads fall into a fast class and a slow class far apart, the fast class's longest
+    spread (rounded up) is the window, so a whole fast campaign fits in it.
+    """
+    spreads = [s for g in groups if _reaches(g, min_outlets) and (s := g.spread) is not None]
     fallback = f"default {format_duration(FALLBACK_WINDOW)}"
-    if len(bursts) < MIN_GROUPS_TO_ESTIMATE:
-        note = f"{len(bursts)} groups reached {min_outlets} outlets, too few to estimate: {fallback}"
+    if len(spreads) < MIN_GROUPS_TO_ESTIMATE:
+        note = f"{len(spreads)} groups reached {min_outlets} outlets, too few to estimate: {fallback}"
         return Window(FALLBACK_WINDOW, "default", note)
-    seconds = np.sort(np.array([b.total_seconds() for b in bursts]))
+    seconds = np.sort(np.array([s.total_seconds() for s in spreads]))
     split = _otsu(np.log1p(seconds))
     fast, slow = seconds[:split], seconds[split:]
     if not len(slow) or slow[0] <= FALLBACK_WINDOW.total_seconds() or slow[0] < SEPARATION * fast[-1]:
-        note = (f"the time {len(bursts)} groups took to reach {min_outlets} outlets shows no "
-                f"fast class well apart from a slow one: {fallback}")
+        note = (f"the first-to-last spreads of {len(spreads)} groups with {min_outlets}+ outlets show "
+                f"no fast class well apart from a slow one: {fallback}")
         return Window(FALLBACK_WINDOW, "default", note)
     window = round_up(timedelta(seconds=float(fast[-1])))
     note = (
-        f"estimated from {len(bursts)} groups: the time to reach {min_outlets} outlets splits into "
-        f"{len(fast)} fast groups (at most {format_duration(timedelta(seconds=float(fast[-1])))}) "
-        f"and {len(slow)} slow ones (at least {format_duration(timedelta(seconds=float(slow[0])))}); "
-        "window = the fast class's upper end, rounded up"
+        f"estimated from {len(spreads)} groups with {min_outlets}+ outlets: their first-to-last "
+        f"spreads split into {len(fast)} fast groups (at most "
+        f"{format_duration(timedelta(seconds=float(fast[-1])))}) and {len(slow)} slow ones (at least "
+        f"{format_duration(timedelta(seconds=float(slow[0])))}); window = the fast class's longest "
+        "spread, rounded up"
     )
     return Window(window, "estimated", note)
+
+
+def _reaches(group: ReuseGroup, count: int) -> bool:
+    return len({_outlet(d) for d in group.documents if d.published_at}) >= count
 
 
 def _otsu(values: np.ndarray[Any, np.dtype[np.float64]]) -> int:
@@ -154,9 +164,7 @@ def _otsu(values: np.ndarray[Any, np.dtype[np.float64]]) -> int:
     return best
 
 
-def find_campaigns(
-    groups: Sequence[ReuseGroup], min_outlets: int, window: timedelta
-) -> list[Campaign]:
+def find_campaigns(groups: Sequence[ReuseGroup], min_outlets: int, window: timedelta) -> list[Campaign]:
     """Campaigns in the reuse groups, most outlets first, then fastest first."""
     found = [c for g in groups for c in _group_campaigns(g, min_outlets, window)]
     found.sort(key=lambda c: (-len(c.outlets), c.end - c.start, c.start))
@@ -229,7 +237,6 @@ def graph_json(graph: nx.Graph) -> dict[str, Any]:
     return {"nodes": nodes, "edges": edges}
 
 
-
 @dataclass
 class CoordinationReport:
     """What `propscope corpus coordination` prints: the settings, the ranked campaigns, the graph."""
@@ -263,6 +270,8 @@ def coordinate(
     Returns:
         The window used (with why), the campaigns ranked, and the outlet graph.
     """
-    chosen = Window(window, "given", "given with --window") if window else estimate_window(groups, min_outlets)
+    chosen = (
+        Window(window, "given", "given with --window") if window else estimate_window(groups, min_outlets)
+    )
     campaigns = find_campaigns(groups, min_outlets, chosen.value)
     return CoordinationReport(chosen, min_outlets, campaigns, outlet_graph(groups, campaigns, chosen.value))

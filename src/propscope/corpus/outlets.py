@@ -68,8 +68,12 @@ class OutletProfile:
             "top_blamed": [{"actor": a, "articles": c} for a, c in self.blamed.most_common(TOP)],
             "reuse": {"copied_from_others": self.reuse_in, "copied_by_others": self.reuse_out},
             "months": [
-                {"month": m, "articles": v.articles, "words": v.words,
-                 "technique_rate": self.rate(v.techniques, v.words)}
+                {
+                    "month": m,
+                    "articles": v.articles,
+                    "words": v.words,
+                    "technique_rate": self.rate(v.techniques, v.words),
+                }
                 for m, v in sorted(self.months.items())
             ],
         }
@@ -132,7 +136,5 @@ def compare(a: OutletProfile, b: OutletProfile) -> dict[str, Any]:
     names = sorted(set(rates_a) | set(rates_b))
     return {
         "outlets": [a.to_json(), b.to_json()],
-        "technique_rate_difference": {
-            n: round(rates_a.get(n, 0.0) - rates_b.get(n, 0.0), 3) for n in names
-        },
+        "technique_rate_difference": {n: round(rates_a.get(n, 0.0) - rates_b.get(n, 0.0), 3) for n in names},
     }

@@ -15,9 +15,9 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")  # no display on servers and in CI
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from propscope.corpus.outlets import OutletProfile  # noqa: E402
+from propscope.corpus.outlets import OutletProfile
 
 VEGA_LITE = "https://vega.github.io/schema/vega-lite/v5.json"
 
@@ -29,12 +29,12 @@ def slug(name: str) -> str:
 
 def technique_chart(profiles: Sequence[OutletProfile], folder: Path, name: str) -> list[Path]:
     """Technique rates per 1,000 words, one bar group per technique, one colour per outlet."""
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"outlet": p.outlet, "technique": t, "rate": r}
         for p in profiles
         for t, r in p.technique_rates().items()
     ]
-    techniques = sorted({r["technique"] for r in rows}) or ["(no techniques found)"]
+    techniques: list[str] = sorted({str(r["technique"]) for r in rows}) or ["(no techniques found)"]
     figure, axes = plt.subplots(figsize=(9, 0.4 * len(techniques) + 1.5))
     height = 0.8 / max(len(profiles), 1)
     for i, profile in enumerate(profiles):
@@ -97,8 +97,10 @@ def _vega_months(months: list[dict[str, Any]], outlet: str) -> dict[str, Any]:
         "data": {"values": months},
         "layer": [
             {"mark": "bar", "encoding": {**base, "y": {"field": "articles", "type": "quantitative"}}},
-            {"mark": {"type": "line", "color": "#b03a2e", "point": True},
-             "encoding": {**base, "y": {"field": "technique_rate", "type": "quantitative"}}},
+            {
+                "mark": {"type": "line", "color": "#b03a2e", "point": True},
+                "encoding": {**base, "y": {"field": "technique_rate", "type": "quantitative"}},
+            },
         ],
         "resolve": {"scale": {"y": "independent"}},
     }

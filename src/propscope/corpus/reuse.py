@@ -155,7 +155,7 @@ def _buckets(index: LoadedIndex) -> Iterator[npt.NDArray[np.int64]]:
 
 
 class _Linker:
-    """Union-find over passages, joined only by pairs whose exact Jaccard passes the threshold."""
+    """Union-find over passages, joined only by pairs verified on their text (`_score`)."""
 
     def __init__(self, store: Store, index: LoadedIndex, threshold: float) -> None:
         self.index = index
@@ -185,7 +185,9 @@ class _Linker:
         if score is None:
             self.rejected.add(pair)
             return False
-        low = min(score, self.similarity.get(self.sets.find(a), 1.0), self.similarity.get(self.sets.find(b), 1.0))
+        low = min(
+            score, self.similarity.get(self.sets.find(a), 1.0), self.similarity.get(self.sets.find(b), 1.0)
+        )
         self.similarity[self.sets.union(a, b)] = low
         return True
 

@@ -16,22 +16,102 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-_NAMES = ("Orlen", "Vasquez", "Tamberg", "Kiro", "Hallan", "Meduro", "Pirsk", "Ostrava", "Lunde",
-          "Zarek", "Fennick", "Qadir", "Bellamy", "Ruslan", "Ingram", "Teodor", "Maelis", "Corvin")
-_BODIES = ("the ministry", "the council", "the northern alliance", "a trade bloc", "the coalition",
-           "the central bank", "an energy consortium", "the port authority", "the assembly",
-           "a regional governor", "the defence office", "a monitoring mission", "the senate")
-_PLACES = ("Valdoria", "Kestrel Bay", "Morrow", "the eastern provinces", "Trelany", "Ashgrove",
-           "Port Elling", "the river delta", "Sarnik", "Halvard", "the border region", "Lomasz")
-_VERBS = ("accused", "warned", "praised", "blamed", "thanked", "questioned", "criticised",
-          "defended", "challenged", "welcomed", "condemned", "supported", "ignored", "mocked")
-_THINGS = ("grain exports", "pipeline tariffs", "election observers", "a water treaty",
-           "foreign advisers", "the fishing quota", "rail contracts", "a vaccine shipment",
-           "border patrols", "bond auctions", "the new curfew", "cyber attacks", "fuel subsidies",
-           "port inspections", "a mining licence", "student protests", "troop rotations")
+_NAMES = (
+    "Orlen",
+    "Vasquez",
+    "Tamberg",
+    "Kiro",
+    "Hallan",
+    "Meduro",
+    "Pirsk",
+    "Ostrava",
+    "Lunde",
+    "Zarek",
+    "Fennick",
+    "Qadir",
+    "Bellamy",
+    "Ruslan",
+    "Ingram",
+    "Teodor",
+    "Maelis",
+    "Corvin",
+)
+_BODIES = (
+    "the ministry",
+    "the council",
+    "the northern alliance",
+    "a trade bloc",
+    "the coalition",
+    "the central bank",
+    "an energy consortium",
+    "the port authority",
+    "the assembly",
+    "a regional governor",
+    "the defence office",
+    "a monitoring mission",
+    "the senate",
+)
+_PLACES = (
+    "Valdoria",
+    "Kestrel Bay",
+    "Morrow",
+    "the eastern provinces",
+    "Trelany",
+    "Ashgrove",
+    "Port Elling",
+    "the river delta",
+    "Sarnik",
+    "Halvard",
+    "the border region",
+    "Lomasz",
+)
+_VERBS = (
+    "accused",
+    "warned",
+    "praised",
+    "blamed",
+    "thanked",
+    "questioned",
+    "criticised",
+    "defended",
+    "challenged",
+    "welcomed",
+    "condemned",
+    "supported",
+    "ignored",
+    "mocked",
+)
+_THINGS = (
+    "grain exports",
+    "pipeline tariffs",
+    "election observers",
+    "a water treaty",
+    "foreign advisers",
+    "the fishing quota",
+    "rail contracts",
+    "a vaccine shipment",
+    "border patrols",
+    "bond auctions",
+    "the new curfew",
+    "cyber attacks",
+    "fuel subsidies",
+    "port inspections",
+    "a mining licence",
+    "student protests",
+    "troop rotations",
+)
 _ADVERBS = ("sharply", "quietly", "openly", "repeatedly", "cautiously", "bluntly", "suddenly")
-_TIMES = ("on Monday", "late on Tuesday", "this week", "after midnight", "on Friday morning",
-          "during a press call", "at the summit", "in a late statement", "before the vote")
+_TIMES = (
+    "on Monday",
+    "late on Tuesday",
+    "this week",
+    "after midnight",
+    "on Friday morning",
+    "during a press call",
+    "at the summit",
+    "in a late statement",
+    "before the vote",
+)
 _LINKS = ("while", "because", "after", "although", "even as", "just as", "since")
 _TEMPLATES = (
     "{name} of {body} {adverb} {verb} {body2} over {thing} {time}, {link} {place} {verb2} {thing2}.",
@@ -79,10 +159,18 @@ class _Writer:
         """One sentence's facts; retelling them with other templates makes a paraphrase."""
         r = self.rng
         return {
-            "name": r.choice(_NAMES), "body": r.choice(_BODIES), "body2": r.choice(_BODIES),
-            "place": r.choice(_PLACES), "place2": r.choice(_PLACES), "verb": r.choice(_VERBS),
-            "verb2": r.choice(_VERBS), "thing": r.choice(_THINGS), "thing2": r.choice(_THINGS),
-            "adverb": r.choice(_ADVERBS), "time": r.choice(_TIMES), "link": r.choice(_LINKS),
+            "name": r.choice(_NAMES),
+            "body": r.choice(_BODIES),
+            "body2": r.choice(_BODIES),
+            "place": r.choice(_PLACES),
+            "place2": r.choice(_PLACES),
+            "verb": r.choice(_VERBS),
+            "verb2": r.choice(_VERBS),
+            "thing": r.choice(_THINGS),
+            "thing2": r.choice(_THINGS),
+            "adverb": r.choice(_ADVERBS),
+            "time": r.choice(_TIMES),
+            "link": r.choice(_LINKS),
         }
 
     def paragraph(self, sentences: int = 3) -> str:
@@ -145,7 +233,9 @@ def generate(documents: int = 1000, outlets: int = 20, campaigns: int = 10, seed
 
 def _plan(writer: _Writer, names: list[str], options: _Options) -> list[Plant]:
     rng, plants = writer.rng, []
-    kinds = ["campaign"] * options.campaigns + ["slow", "syndication", "decoy"] * max(options.campaigns // 2, 1)
+    kinds = ["campaign"] * options.campaigns + ["slow", "syndication", "decoy"] * max(
+        options.campaigns // 2, 1
+    )
     for kind in kinds:
         count = {"campaign": rng.randint(3, 8), "slow": rng.randint(3, 5), "syndication": 2}.get(kind, 4)
         outlets = rng.sample(names, min(count, len(names)))

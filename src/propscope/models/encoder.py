@@ -9,6 +9,7 @@ stays short; results come back in input order.
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -23,6 +24,9 @@ from propscope.errors import AnalyzerError
 MODELS_DIR = Path(__file__).resolve().parent
 BATCH_SIZE = 32
 THREADS = 2  # the target machine has 2 cores
+EMBED_CACHE_SIZE = 20_000  # sentences (30 MB): a pipeline batch, shared by analysers
+
+_embedded: OrderedDict[str, np.ndarray] = OrderedDict()
 
 
 class OnnxModel:
@@ -80,10 +84,36 @@ def sentence_encoder() -> OnnxModel:
 
 
 def embed(texts: Sequence[str]) -> np.ndarray:
-    """Sentence embeddings, shape (len(texts), 384), L2-normalised."""
+    """Sentence embeddings, shape (len(texts), 384), L2-normalised; cached by text.
+
+    The cache lets analysers of one pipeline run (narratives, claims_fast) share one pass.
+    """
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
-    return np.stack(sentence_encoder().run(texts))
+    missing = list(dict.fromkeys(t for t in texts if t not in _embedded))
+    if missing:
+        for text, vector in zip(missing, sentence_encoder().run(missing), strict=True):
+            _embedded[text] = vector
+        while len(_embedded) > EMBED_CACHE_SIZE:
+            _embedded.popitem(last=False)
+    return np.stack([_embedded[t] for t in texts])
+
+
+@cache
+def linear_head() -> dict[str, Any]:
+    """The fast check-worthiness head: logistic regression over `embed` (linear_head.json)."""
+    path = MODELS_DIR / "claims" / "linear_head.json"
+    if not path.is_file():
+        raise AnalyzerError(AnalyzerError.E_MODEL.format(name="claims_fast", path=path))
+    head: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    return head
+
+
+def checkworthiness_linear(texts: Sequence[str]) -> np.ndarray:
+    """P(check-worthy) per text from the linear head on sentence embeddings."""
+    head = linear_head()
+    logits = embed(texts) @ np.asarray(head["weights"], dtype=np.float32) + float(head["bias"])
+    return np.asarray(1.0 / (1.0 + np.exp(-logits)), dtype=np.float32)
 
 
 @cache

@@ -7,9 +7,11 @@ views degrade to empty lists with `"available": false` rather than fail the page
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from typing import Any
 
+from propscope.corpus.outlets import OutletProfile, build_profiles
 from propscope.errors import WebError
 from propscope.web import queries
 from propscope.web.queries import Filters
@@ -54,18 +56,34 @@ def outlet_profile(bench: Workbench, outlet: str) -> JSON:
     }
 
 
+def compare_outlets(bench: Workbench, a: str, b: str) -> JSON:
+    """Two outlet profiles side by side: technique rates per 1,000 words and their difference."""
+    left, right = _profile(bench, a), _profile(bench, b)
+    if left is None or right is None:
+        missing = a if left is None else b
+        raise WebError(WebError.E_NOT_FOUND.format(path=f"/outlets/{missing}"), 404)
+    from propscope.corpus.outlets import compare
+
+    found = compare(left, right)
+    names = sorted(found["technique_rate_difference"])
+    rates = [left.technique_rates(), right.technique_rates()]
+    rows = [{"technique": n, "a": rates[0].get(n, 0.0), "b": rates[1].get(n, 0.0),
+             "difference": found["technique_rate_difference"][n]} for n in names]
+    return {"a": a, "b": b, **found, "rows": rows}
+
+
 PROFILE_DOCS = 500  # the newest articles an outlet page profiles; the CLI does whole corpora
+
+
+def _profile(bench: Workbench, outlet: str) -> OutletProfile | None:
+    """`propscope.corpus.outlets`'s profile of an outlet's newest PROFILE_DOCS articles."""
+    ids = [row.id for row in bench.store.list(limit=PROFILE_DOCS, outlet=outlet)]
+    return build_profiles(bench.store.get(doc_id) for doc_id in ids).get(outlet)
 
 
 def _corpus_profile(bench: Workbench, outlet: str) -> JSON | None:
     """Rates per 1,000 words by technique and month, from `propscope.corpus.outlets`."""
-    try:
-        from propscope.corpus.outlets import build_profiles
-    except ImportError:
-        return None
-    ids = [row.id for row in bench.store.list(limit=PROFILE_DOCS, outlet=outlet)]
-    profiles = build_profiles(bench.store.get(doc_id) for doc_id in ids)
-    profile = profiles.get(outlet)
+    profile = _profile(bench, outlet)
     if profile is None:
         return None
     rates = sorted(profile.technique_rates().items(), key=lambda kv: -kv[1])
@@ -104,7 +122,7 @@ def reuse(bench: Workbench) -> JSON:
     if found is None:
         return {"available": False, "groups": [], "campaigns": [], "window": None,
                 "graph": {"nodes": [], "edges": []}}
-    return {"available": True, **found}
+    return {"available": True, **found, "_layout": graph_layout(found["graph"])}
 
 
 def _reuse_report(bench: Workbench) -> JSON | None:
@@ -129,6 +147,31 @@ def _reuse_report(bench: Workbench) -> JSON | None:
     with _cache_lock:
         _reuse_cache[id(bench)] = (key, found)
     return found
+
+
+GRAPH_SIZE = 420  # SVG units; the outlet graph is drawn on a circle, heaviest outlets first
+GRAPH_NODES = 40  # more outlets than this are listed in the table only
+
+
+def graph_layout(graph: JSON) -> JSON:
+    """Positions on a circle for the outlet graph's SVG (sizes as attributes: CSP forbids styles)."""
+    degree: dict[str, int] = {}
+    for edge in graph.get("edges", []):
+        for end in (edge["source"], edge["target"]):
+            degree[end] = degree.get(end, 0) + int(edge.get("weight", 1))
+    names = sorted(degree, key=lambda n: (-degree[n], n))[:GRAPH_NODES]
+    centre, radius = GRAPH_SIZE / 2, GRAPH_SIZE / 2 - 90
+    spot = {n: (round(centre + radius * math.cos(2 * math.pi * i / len(names)), 1),
+                round(centre + radius * math.sin(2 * math.pi * i / len(names)), 1))
+            for i, n in enumerate(names)}
+    heaviest = max((int(e.get("weight", 1)) for e in graph.get("edges", [])), default=1)
+    edges = [{"x1": spot[e["source"]][0], "y1": spot[e["source"]][1], "x2": spot[e["target"]][0],
+              "y2": spot[e["target"]][1], "width": round(1 + 5 * int(e.get("weight", 1)) / heaviest, 1),
+              "label": f"{e['source']} – {e['target']}: {e.get('weight', 1)}"}
+             for e in graph.get("edges", []) if e["source"] in spot and e["target"] in spot]
+    nodes = [{"name": n, "x": x, "y": y, "anchor": "start" if x >= centre else "end",
+              "dx": 8 if x >= centre else -8} for n, (x, y) in spot.items()]
+    return {"size": GRAPH_SIZE, "nodes": nodes, "edges": edges}
 
 
 def _reuse_groups(bench: Workbench) -> tuple[list[JSON], bool]:

@@ -48,6 +48,7 @@ def _bench(request: Request) -> Workbench:
 
 
 def json_twin(path: str) -> str:
+    """The .json twin of a page path."""
     return "/index.json" if path == "/" else path + ".json"
 
 
@@ -85,6 +86,7 @@ def page(path: str, template: str) -> Callable[[Handler], Handler]:
 
 @router.get("/static/techniques.css")
 async def techniques_css() -> Response:
+    """Technique colours as a stylesheet (no inline styles under the CSP)."""
     return Response(technique_css(), media_type="text/css",
                     headers={"cache-control": "public, max-age=3600"})
 
@@ -97,6 +99,7 @@ def _home(bench: Workbench) -> JSON:
 
 @page("/", "index.html")
 async def home(request: Request, _: Reader) -> JSON:
+    """The paste/URL form and the most recent documents."""
     return await anyio.to_thread.run_sync(_home, _bench(request))
 
 
@@ -139,6 +142,7 @@ async def documents(
     request: Request, _: Reader, f: Annotated[Filters, Depends(form_filters)],
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JSON:
+    """Search with facets."""
     return await anyio.to_thread.run_sync(_documents, _bench(request), f, limit, offset)
 
 
@@ -148,6 +152,7 @@ async def document(
     technique: Annotated[list[str] | None, Query()] = None,
     min_score: Annotated[float, Query(ge=0, le=1)] = 0.0,
 ) -> JSON:
+    """The article view, filtered by technique and confidence."""
     result = await anyio.to_thread.run_sync(_bench(request).store.get, doc_id)
     view = article_view(result, technique or (), min_score)
     data = result_json(result)
@@ -157,31 +162,45 @@ async def document(
 
 @page("/outlets", "outlets.html")
 async def outlets(request: Request, _: Reader) -> JSON:
+    """Outlet list."""
     return {"outlets": await anyio.to_thread.run_sync(corpus.outlets, _bench(request))}
+
+
+@page("/compare", "compare.html")
+async def compare(
+    request: Request, _: Reader, a: Annotated[str, Query()], b: Annotated[str, Query()]
+) -> JSON:
+    """Two outlets side by side."""
+    return await anyio.to_thread.run_sync(corpus.compare_outlets, _bench(request), a, b)
 
 
 @page("/outlets/{outlet:path}", "outlet.html")
 async def outlet(request: Request, outlet: str, _: Reader) -> JSON:
+    """Outlet profile."""
     return await anyio.to_thread.run_sync(corpus.outlet_profile, _bench(request), outlet)
 
 
 @page("/narratives", "narratives.html")
 async def narratives(request: Request, _: Reader) -> JSON:
+    """Narrative list."""
     return {"narratives": await anyio.to_thread.run_sync(corpus.narratives, _bench(request))}
 
 
 @page("/narratives/{narrative_id:path}", "narrative.html")
 async def narrative(request: Request, narrative_id: str, _: Reader) -> JSON:
+    """One narrative."""
     return await anyio.to_thread.run_sync(corpus.narrative, _bench(request), narrative_id)
 
 
 @page("/reuse", "reuse.html")
 async def reuse(request: Request, _: Reader) -> JSON:
+    """Shared passages and campaigns."""
     return await anyio.to_thread.run_sync(corpus.reuse, _bench(request))
 
 
 @router.get("/login")
 async def login_page(request: Request, next: str = "/") -> Response:
+    """The token form shown when a shared server needs a login."""
     return render(request, "login.html", {"next": _local(next)})
 
 
@@ -204,6 +223,7 @@ async def login(
 
 @router.post("/logout")
 async def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    """Forget the login cookie."""
     check_csrf(request, csrf)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(TOKEN_COOKIE)

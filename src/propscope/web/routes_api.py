@@ -102,6 +102,7 @@ async def analyze(request: Request, body: AnalyzeRequest, _: Analyst) -> JSONRes
 
 @router.get("/jobs/{job_id}", summary="Progress of a batch job")
 async def job(request: Request, job_id: str, _: Reader) -> JSON:
+    """The job's status, how many articles are done, stored documents and per-article errors."""
     runner: JobRunner = request.app.state.jobs
     return runner.get(job_id).to_json()
 
@@ -144,37 +145,50 @@ async def documents(
     request: Request, _: Reader, f: Annotated[Filters, Depends(filters)],
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JSON:
+    """Summaries (no text) with links; `total` and `next_offset` for paging."""
     return await anyio.to_thread.run_sync(document_page, _bench(request), f, limit, offset)
 
 
 @router.get("/documents/{doc_id}", summary="One stored document with all its analyses")
 async def document(request: Request, doc_id: str, _: Reader) -> JSON:
+    """The `propscope/1` object of a stored document (id or unique prefix) plus links."""
     result = await anyio.to_thread.run_sync(_bench(request).store.get, doc_id)
     return result_json(result)
 
 
 @router.get("/outlets", summary="Outlets with their article counts")
 async def outlets(request: Request, _: Reader) -> JSON:
+    """Every outlet with its article count and first/last publication date."""
     return {"outlets": await anyio.to_thread.run_sync(corpus.outlets, _bench(request))}
 
 
 @router.get("/outlets/{outlet:path}", summary="An outlet's profile: technique mix, over time, narratives")
 async def outlet(request: Request, outlet: str, _: Reader) -> JSON:
+    """Technique mix and rates, articles per month, top narratives, actors blamed, reuse."""
     return await anyio.to_thread.run_sync(corpus.outlet_profile, _bench(request), outlet)
+
+
+@router.get("/compare", summary="Two outlets side by side (technique rates per 1,000 words)")
+async def compare(request: Request, _: Reader, a: str, b: str) -> JSON:
+    """Both outlet profiles and the per-technique rate difference (a minus b)."""
+    return await anyio.to_thread.run_sync(corpus.compare_outlets, _bench(request), a, b)
 
 
 @router.get("/narratives", summary="Narratives found across the stored documents")
 async def narratives(request: Request, _: Reader) -> JSON:
+    """Each narrative found in stored articles, with its outlets and months."""
     return {"narratives": await anyio.to_thread.run_sync(corpus.narratives, _bench(request))}
 
 
 @router.get("/narratives/{narrative_id:path}", summary="One narrative: its articles and outlets")
 async def narrative(request: Request, narrative_id: str, _: Reader) -> JSON:
+    """One narrative with the articles that serve it (score, outlet, date)."""
     return await anyio.to_thread.run_sync(corpus.narrative, _bench(request), narrative_id)
 
 
 @router.get("/reuse", summary="Shared passages across documents and coordinated campaigns")
 async def reuse(request: Request, _: Reader) -> JSON:
+    """Groups of documents sharing a passage, coordinated campaigns and the outlet graph."""
     return await anyio.to_thread.run_sync(corpus.reuse, _bench(request))
 
 
@@ -196,6 +210,7 @@ async def export(
     fmt: Annotated[Literal["jsonl", "semeval", "csv"], Query(alias="format")] = "jsonl",
     doc_id: Annotated[str | None, Query(alias="id", description="Only this document.")] = None,
 ) -> Response:
+    """All stored documents (or `id`) as JSON lines, SemEval-2020 TC lines or CSV."""
     text = await anyio.to_thread.run_sync(export_text, _bench(request), fmt, doc_id)
     extension = {"jsonl": "jsonl", "semeval": "txt", "csv": "csv"}[fmt]
     headers = {"content-disposition": f'attachment; filename="propscope.{extension}"'}
@@ -204,5 +219,6 @@ async def export(
 
 @router.get("/health", summary="Liveness: the store answers")
 async def health(request: Request) -> JSON:
+    """Answers when the server and its store are up (no authentication)."""
     await anyio.to_thread.run_sync(_bench(request).store.count)
     return {"status": "ok"}
