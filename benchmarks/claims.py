@@ -21,7 +21,7 @@ from typing import Any
 
 from propscope.analyzers.claims import ClaimsAnalyzer
 from propscope.document import Document
-from propscope.eval.checkworthy import evaluate, read_tsv
+from propscope.eval.checkworthy import evaluate, f1_scores, read_tsv
 from propscope.models import encoder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,6 +67,12 @@ def main() -> int:
     }
     for split, name in SPLITS.items():
         report[split], _ = evaluate(folder / name)
+    head = encoder.linear_head()
+    for split, name in SPLITS.items():
+        rows = read_tsv(folder / name)
+        probs = encoder.checkworthiness_linear([r.text for r in rows])
+        predicted = [bool(p >= head["threshold"]) for p in probs]
+        report[f"claims_fast_{split}"] = f1_scores([bool(r.label) for r in rows], predicted)
     texts = [r.text for r in read_tsv(folder / SPLITS["dev"])]
     report["model_sentences_per_s"] = model_speed(texts)
     specimen = args.shared / "examples" / "neo-kazakhstan-2022.txt"

@@ -41,6 +41,9 @@ class Passage:
 
 def words(text: str) -> list[str]:
     """Lower-cased word tokens; punctuation and case never decide whether text was copied."""
+    lowered = text.lower()
+    if len(lowered) == len(text):  # the common case: one C call instead of a call per word
+        return _WORD.findall(lowered)
     return [match.group().lower() for match in _WORD.finditer(text)]
 
 
@@ -55,7 +58,7 @@ def gram_hashes(tokens: list[str], size: int = SHINGLE_WORDS) -> Hashes:
     Tokens are hashed once (CRC-32) and combined FNV-style, vectorised, instead of hashing each
     joined shingle string: five times faster, and datasketch's MinHash pre-mixes the values anyway.
     """
-    hashed = np.fromiter((_token_hash(t) for t in tokens), np.uint32, len(tokens))
+    hashed = np.fromiter(map(_token_hash, tokens), np.uint32, len(tokens))
     width = len(hashed) - size + 1
     if width < 1:
         width, size = (1, len(hashed)) if len(hashed) else (0, 0)
@@ -74,9 +77,11 @@ class Shingled:
     """A text tokenised and shingled once, so its passages' shingles are slices, not re-work."""
 
     def __init__(self, text: str, size: int = SHINGLE_WORDS) -> None:
-        matches = list(_WORD.finditer(text))
+        lowered = text.lower()
+        same = len(lowered) == len(text)  # then offsets in `lowered` are offsets in `text`
+        matches = list(_WORD.finditer(lowered if same else text))
         self.size = size
-        self.tokens = [m.group().lower() for m in matches]
+        self.tokens = [m.group() for m in matches] if same else [m.group().lower() for m in matches]
         self.starts = np.fromiter((m.start() for m in matches), np.int64, len(matches))
         self.grams = gram_hashes(self.tokens, size)
 

@@ -132,8 +132,10 @@ def estimate_window(groups: Sequence[ReuseGroup], min_outlets: int) -> Window:
     split = _otsu(np.log1p(seconds))
     fast, slow = seconds[:split], seconds[split:]
     if not len(slow) or slow[0] <= FALLBACK_WINDOW.total_seconds() or slow[0] < SEPARATION * fast[-1]:
-        note = (f"the first-to-last spreads of {len(spreads)} groups with {min_outlets}+ outlets show "
-                f"no fast class well apart from a slow one: {fallback}")
+        note = (
+            f"the first-to-last spreads of {len(spreads)} groups with {min_outlets}+ outlets show "
+            f"no fast class well apart from a slow one: {fallback}"
+        )
         return Window(FALLBACK_WINDOW, "default", note)
     window = round_up(timedelta(seconds=float(fast[-1])))
     note = (

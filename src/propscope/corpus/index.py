@@ -167,12 +167,18 @@ def load_index(store: Store, level: str = "passage") -> LoadedIndex:
         columns[0].append(np.fromiter((positions[r.document_id] for r in chunk), np.int32))
         columns[1].append(np.fromiter((r.start for r in chunk), np.int32))
         columns[2].append(np.fromiter((r.end for r in chunk), np.int32))
-        columns[3].append(sigs.band_keys(sigs.from_blobs([r.signature for r in chunk])))
+        columns[3].append(_keys(sigs.from_blobs([r.signature for r in chunk]), level))
     if not docs:
         empty = np.zeros(0, np.int32)
-        return LoadedIndex([], empty, empty, empty, np.zeros((0, sigs.BANDS), np.uint64))
+        return LoadedIndex([], empty, empty, empty, _keys(np.zeros((0, sigs.NUM_PERM), np.uint32), level))
     doc, start, end = (np.concatenate(c) for c in columns[:3])
     return LoadedIndex(docs, doc, start, end, np.concatenate(columns[3]))
+
+
+def _keys(signatures: npt.NDArray[np.uint32], level: str) -> sigs.BandKeys:
+    if level == "document":
+        return sigs.band_keys(signatures, sigs.DOCUMENT_BANDS, sigs.DOCUMENT_ROWS)
+    return sigs.band_keys(signatures)
 
 
 def _signature_pages(store: Store, level: str) -> Iterator[Sequence[Any]]:

@@ -142,7 +142,7 @@ def _groups(
 
 def _buckets(index: LoadedIndex) -> Iterator[npt.NDArray[np.int64]]:
     """Rows that share a band key, band by band, when they come from more than one document."""
-    for band in range(sigs.BANDS):
+    for band in range(index.keys.shape[1]):
         column = index.keys[:, band]
         order = np.argsort(column, kind="stable")
         ordered = column[order]

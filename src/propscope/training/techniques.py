@@ -438,10 +438,14 @@ def quantise(fp32: Path, int8: Path) -> None:
     quantize_dynamic(str(fp32), str(int8), per_channel=True, reduce_range=True, weight_type=QuantType.QInt8)
 
 
-def onnx_encoded(model_path: Path, articles: list[Article]) -> list[tuple[np.ndarray, np.ndarray]]:
+def onnx_encoded(
+    model_path: Path, articles: list[Article], stride: int = STRIDE
+) -> list[tuple[np.ndarray, np.ndarray]]:
     from propscope.models.runtime import WindowedEncoder
 
-    encoder = WindowedEncoder(model_path, base_model_path() / "tokenizer.json", window=WINDOW, stride=STRIDE)
+    encoder = WindowedEncoder(
+        model_path, base_model_path() / "tokenizer.json", window=WINDOW, stride=stride
+    )
     out = encoder.encode([a.text for a in articles], ["si_logits", "hidden"])
     return [(head.softmax(o["si_logits"]), o["hidden"]) for _, o in out]
 

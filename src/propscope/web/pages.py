@@ -30,7 +30,7 @@ from propscope.web.auth import (
     require_form_writer,
 )
 from propscope.web.queries import Filters, facets
-from propscope.web.routes_api import PAGE_MAX, _in_thread, document_page, filters
+from propscope.web.routes_api import OFFSET_MAX, PAGE_MAX, _in_thread, document_page, filters
 from propscope.web.service import Workbench, result_json
 from propscope.web.views import article_view, technique_css
 
@@ -140,7 +140,8 @@ def form_filters(request: Request) -> Filters:
 @page("/documents", "documents.html")
 async def documents(
     request: Request, _: Reader, f: Annotated[Filters, Depends(form_filters)],
-    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
 ) -> JSON:
     """Search with facets."""
     return await anyio.to_thread.run_sync(_documents, _bench(request), f, limit, offset)

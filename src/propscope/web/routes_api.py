@@ -26,6 +26,7 @@ from propscope.web.service import Workbench, links, result_json
 
 JSON = dict[str, Any]
 PAGE_MAX = 200
+OFFSET_MAX = 10_000_000  # past any real corpus; bigger numbers overflow SQLite integers
 ERRORS = {
     code: {"description": text, "content": {"application/json": {"example": {
         "error": {"code": example, "message": f"{example} …", "status": code}}}}}
@@ -143,7 +144,8 @@ def filters(outlet: str | None = None, since: DateParam = None, until: DateParam
 @router.get("/documents", summary="Stored documents, newest first, filtered and paged")
 async def documents(
     request: Request, _: Reader, f: Annotated[Filters, Depends(filters)],
-    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50, offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX)] = 0,
 ) -> JSON:
     """Summaries (no text) with links; `total` and `next_offset` for paging."""
     return await anyio.to_thread.run_sync(document_page, _bench(request), f, limit, offset)
