@@ -266,3 +266,18 @@ def test_ray_into_postgres_matches_local(ray_cluster: str, pg_url: str, tmp_path
     assert rows(pg_url) == rows(local)
     local_pg = run_batch([str(source)], "local", db=pg_url, analyzers=["stats"], workers=2)
     assert (local_pg.analysed, local_pg.skipped) == (0, 40)
+
+
+def test_cli_batch_json(tmp_path: Path, db: str) -> None:
+    from typer.testing import CliRunner
+
+    from propscope.cli import app
+
+    source = write_corpus(tmp_path, 10)
+    command = ["batch", str(source), "--db", db, "--analyzers", "stats", "--workers", "0", "--json"]
+    first = CliRunner().invoke(app, command)
+    assert first.exit_code == 0, first.output
+    assert json.loads(first.stdout)["analysed"] == 10
+    again = CliRunner().invoke(app, command)
+    assert json.loads(again.stdout)["skipped"] == 10
+    assert "0 analysed, 10 already done, 0 failed" in again.stderr

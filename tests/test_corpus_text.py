@@ -102,3 +102,11 @@ def test_bad_duration_is_a_usage_error(value: str) -> None:
 )
 def test_round_up(value: timedelta, expected: timedelta) -> None:
     assert round_up(value) == expected
+
+
+@pytest.mark.parametrize("count", [sigs.BLOCK * 2 + 5])
+def test_long_texts_are_hashed_in_blocks(count: int) -> None:
+    shingles = np.random.default_rng(1).integers(0, 2**32, size=count, dtype=np.uint64).astype(np.uint32)
+    reference = MinHash(num_perm=sigs.NUM_PERM, seed=sigs.SEED, hashfunc=int, scheme="affine32")
+    reference.update_batch(shingles.tolist())
+    assert np.array_equal(sigs.signature(shingles), reference.hashvalues)

@@ -31,7 +31,7 @@ from propscope.api import Failure, RunReport, run
 from propscope.config import FieldMap, IngestOptions
 from propscope.corpus.commands import batch_command, corpus_app, outlets_command
 from propscope.document import Result
-from propscope.errors import PropscopeError
+from propscope.errors import PropscopeError, UsageError
 from propscope.pipeline import DEFAULT_BATCH_SIZE, Pipeline
 from propscope.store import Store
 from propscope.web.commands import serve_command, tokens_app
@@ -41,17 +41,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-train_app = typer.Typer(help="Train the bundled models (needs the [train] extra).", no_args_is_help=True)
+train_app = typer.Typer(help="Train the bundled models (needs the train extra).", no_args_is_help=True)
 eval_app = typer.Typer(help="Score the bundled models on public benchmarks.", no_args_is_help=True)
 narratives_app = typer.Typer(help="Work with the narrative catalogue.", no_args_is_help=True)
-app.add_typer(train_app, name="train")
-app.add_typer(eval_app, name="eval")
-app.add_typer(narratives_app, name="narratives")
-app.add_typer(corpus_app, name="corpus")
-app.command("outlets")(outlets_command)
-app.command("batch")(batch_command)
-app.command("serve")(serve_command)
-app.add_typer(tokens_app, name="tokens")
 
 out = Console(soft_wrap=False, highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -349,12 +341,85 @@ def export(
         _write(text)
 
 
+@train_app.command("techniques")
+def train_techniques(
+    data: Annotated[Path, typer.Option(help="PTC folder: train-articles/, train-task2-TC.labels, dev …")],
+    output: Annotated[Path, typer.Option("--out", help="Folder for the trained model.")],
+    epochs: Annotated[int, typer.Option(help="Passes over the training windows.")] = 2,
+    max_articles: Annotated[
+        int | None, typer.Option(help="Use only this many articles (smoke runs).")
+    ] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Stop after this many optimiser steps.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 13,
+) -> None:
+    """Fine-tune the technique model (SI + TC heads on one encoder) and export it to ONNX."""
+    try:
+        from propscope.training.techniques import train_command
+    except ImportError as exc:
+        message = f"E401 training needs the train extra: pip install '.[train]' ({exc})"
+        raise _fail(UsageError(message), 2) from exc
+    train_command(data, output, epochs, max_articles, max_steps, seed)
+
+
+@eval_app.command("ptc")
+def eval_ptc(
+    articles: Annotated[Path, typer.Option(help="Folder of articleNNN.txt files.")],
+    si_labels: Annotated[Path, typer.Option(help="SI gold: article_id<TAB>start<TAB>end.")],
+    tc_labels: Annotated[Path, typer.Option(help="TC gold: article_id<TAB>technique<TAB>start<TAB>end.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    predictions_out: Annotated[Path | None, typer.Option(help="Write si-/tc-predictions.txt here.")] = None,
+) -> None:
+    """Score the technique model on a PTC-format split (SemEval-2020 Task 11 metrics)."""
+    from propscope.eval.ptc import eval_ptc_command
+
+    eval_ptc_command(articles, si_labels, tc_labels, as_json, predictions_out)
+
+
+@eval_app.command("checkworthy")
+def eval_checkworthy(
+    tsv: Annotated[Path, typer.Option(help="CheckThat! file: Sentence_id<TAB>Text<TAB>class_label.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    predictions_out: Annotated[
+        Path | None, typer.Option(help="Write Sentence_id<TAB>Yes|No lines here.")
+    ] = None,
+) -> None:
+    """Score the check-worthiness model: F1 of the positive class."""
+    from propscope.eval.checkworthy import eval_checkworthy_command
+
+    _write(eval_checkworthy_command(tsv, as_json, predictions_out) + "\n")
+
+
+@narratives_app.command("discover")
+def narratives_discover(
+    db: DbOption = None,
+    min_cluster_size: Annotated[int, typer.Option(help="Smallest cluster reported.")] = 3,
+    export_yaml: Annotated[
+        Path | None, typer.Option(help="Write draft catalogue YAML (file or folder).")
+    ] = None,
+) -> None:
+    """Cluster the claims of a stored corpus into candidate narratives, labelled by keywords."""
+    from propscope.corpus.discover import discover_command
+
+    _write(discover_command(db, min_cluster_size, export_yaml) + "\n")
+
+
 @app.command("analyzers")
 def list_analyzers() -> None:
     """List the analysers this installation can run (built-in and plug-ins)."""
     for name in registry.available():
         default = " (default)" if name in registry.default_names() else ""
         out.print(f"{name}{default}", highlight=False)
+
+
+# Sub-commands after the core ones, so `propscope --help` lists analyze first.
+app.command("batch")(batch_command)
+app.add_typer(corpus_app, name="corpus")
+app.command("outlets")(outlets_command)
+app.add_typer(narratives_app, name="narratives")
+app.command("serve")(serve_command)
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(train_app, name="train")
+app.add_typer(eval_app, name="eval")
 
 
 def main() -> None:

@@ -9,6 +9,8 @@ write their results back themselves: only ids and outcomes travel through Ray, a
 from __future__ import annotations
 
 import logging
+import os
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -39,6 +41,8 @@ def run_ray(
     address: str | None = None,
 ) -> None:
     """Analyse `ids` on the Ray cluster at `address` (None: a local one started for this run)."""
+    if address is None:
+        _loopback_only()
     import ray  # imported here: `--engine local` must not pay for (or need) Ray
 
     for name in ("ray", "ray.data"):  # Ray logs each dataset's plan at INFO: ours is the summary
@@ -68,6 +72,15 @@ def run_ray(
             on_done([Outcome(str(i), bool(ok)) for i, ok in zip(batch["id"], batch["ok"], strict=True)])
     finally:
         ray.shutdown()
+
+
+def _loopback_only() -> None:
+    """Keep a Ray started just for this run on 127.0.0.1: it serves this machine only, and Ray
+    (no authentication by default) would otherwise listen on the machine's network address."""
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # Ray reads it when imported ...
+    constants = sys.modules.get("ray._private.ray_constants")
+    if constants is not None:  # ... so patch it too if Ray was imported before
+        constants.ENABLE_RAY_CLUSTER = False
 
 
 def _blocks(count: int, chunk: int) -> int:

@@ -22,11 +22,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from propscope.corpus import _text
 from propscope.corpus import signatures as sigs
 from propscope.store import Store
+from propscope.store._engine import writer  # SQLite: take the write lock up front (BEGIN IMMEDIATE)
 from propscope.store.schema import documents, reuse_signatures
 
 WHOLE_DOCUMENT = -1  # `part` of the document-level signature; passages count from 0
 INDEX_BATCH = 500  # documents hashed per transaction: a crash loses at most one batch of work
-LOAD_PAGE = 20_000  # signature rows fetched per round trip while loading
+LOAD_PAGE = 5_000  # signature rows per round trip while loading: bounds the transient memory
 ID_CHUNK = 500  # ids per IN (...) clause
 
 Ints = npt.NDArray[np.int32]
@@ -76,12 +77,12 @@ def update_index(
     Returns:
         How many documents were hashed (0 when the index was already complete).
     """
-    with store.engine.begin() as conn:  # signatures of an older scheme cannot be compared
+    with writer(store.engine).begin() as conn:  # signatures of an older scheme cannot be compared
         conn.execute(delete(reuse_signatures).where(reuse_signatures.c.scheme != sigs.SCHEME))
     done = 0
     for page in _unindexed(store, batch):
         rows = [row for doc_id, text in page for row in signature_rows(doc_id, text)]
-        with store.engine.begin() as conn:
+        with writer(store.engine).begin() as conn:
             _insert_ignore(conn, rows)
         done += len(page)
         if on_progress:
@@ -91,16 +92,11 @@ def update_index(
 
 def signature_rows(doc_id: str, text: str) -> list[dict[str, Any]]:
     """The rows that index one document: its whole text, then each passage."""
-    shingled = _text.Shingled(text)
+    shingled = _text.Shingled(text)  # tokenised and shingled once; passages take slices
     whole = _text.Passage(0, len(text), len(shingled.tokens))
-    matrix = sigs.permuted(shingled.grams)  # once per document; passages take row slices
-    rows = [_row(doc_id, WHOLE_DOCUMENT, whole, sigs.signature_of(matrix))]
+    rows = [_row(doc_id, WHOLE_DOCUMENT, whole, sigs.signature(shingled.grams))]
     for part, passage in enumerate(_text.passages(text)):
-        span = shingled.gram_slice(passage.start, passage.end)
-        if span is None:
-            signature = sigs.signature(shingled.grams_of(passage.start, passage.end))
-        else:
-            signature = sigs.signature_of(matrix[span])
+        signature = sigs.signature(shingled.grams_of(passage.start, passage.end))
         rows.append(_row(doc_id, part, passage, signature))
     return rows
 

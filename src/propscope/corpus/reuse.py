@@ -19,7 +19,6 @@ import numpy as np
 import numpy.typing as npt
 
 from propscope.corpus import _text
-from propscope.corpus import signatures as sigs
 from propscope.corpus._unionfind import UnionFind
 from propscope.corpus.index import DocMeta, LoadedIndex, fetch_texts, load_index, update_index
 from propscope.store import Store

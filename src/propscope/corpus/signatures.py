@@ -33,6 +33,8 @@ DOCUMENT_ROWS = 4
 # Stored with every signature: a change of shingling or hashing re-hashes the corpus.
 SCHEME = f"w{SHINGLE_WORDS}-crc32-affine32-p{NUM_PERM}-s{SEED}"
 
+BLOCK = 16_384  # shingles permuted at once (4 MB of working memory)
+
 Signature = npt.NDArray[np.uint32]
 BandKeys = npt.NDArray[np.uint64]
 
@@ -64,8 +66,12 @@ def signature_of(rows: npt.NDArray[np.uint32]) -> Signature:
 
 
 def signature(shingles: Hashes) -> Signature:
-    """The MinHash of a set of shingle hashes."""
-    return signature_of(permuted(shingles))
+    """The MinHash of a set (or sequence) of shingle hashes, a block at a time: a 5 MB text has
+    ~800k shingles, and all 64 permutations of them at once would take 200 MB."""
+    result = signature_of(permuted(shingles[:BLOCK]))
+    for start in range(BLOCK, len(shingles), BLOCK):
+        result = np.minimum(result, signature_of(permuted(shingles[start : start + BLOCK])))
+    return result
 
 
 def to_bytes(sig: Signature) -> bytes:

@@ -130,11 +130,11 @@ def _documents(bench: Workbench, f: Filters, limit: int, offset: int) -> JSON:
     return data
 
 
-def form_filters(request: Request) -> Filters:
+async def form_filters(request: Request) -> Filters:
     """The API's filters, except that the search form's empty fields mean "any"."""
     given = {k: v for k, v in request.query_params.items() if v}
     names = ("outlet", "since", "until", "technique", "narrative", "q")
-    return filters(**{k: given.get(k) for k in names})
+    return await filters(**{k: given.get(k) for k in names})
 
 
 @page("/documents", "documents.html")

@@ -132,9 +132,11 @@ def _day(value: str | None, name: str) -> date | None:
         raise WebError(WebError.E_INVALID.format(reason=reason), 422) from exc
 
 
-def filters(outlet: str | None = None, since: DateParam = None, until: DateParam = None,
-            technique: str | None = None, narrative: str | None = None,
-            q: str | None = Query(None, max_length=500)) -> Filters:
+async def filters(
+    outlet: str | None = None, since: DateParam = None, until: DateParam = None,
+    technique: str | None = None, narrative: str | None = None,
+    q: str | None = Query(None, max_length=500),
+) -> Filters:
     """The list filters as query parameters (dates as YYYY-MM-DD, both ends inclusive)."""
     first, last = _day(since, "since"), _day(until, "until")
     end = f"{last.isoformat()}T23:59:59.999999" if last else None
@@ -152,10 +154,10 @@ async def documents(
 
 
 @router.get("/documents/{doc_id}", summary="One stored document with all its analyses")
-async def document(request: Request, doc_id: str, _: Reader) -> JSON:
+async def document(request: Request, doc_id: str, _: Reader) -> JSONResponse:
     """The `propscope/1` object of a stored document (id or unique prefix) plus links."""
     result = await anyio.to_thread.run_sync(_bench(request).store.get, doc_id)
-    return result_json(result)
+    return JSONResponse(result_json(result))  # already JSON types: skip FastAPI's re-encoding
 
 
 @router.get("/outlets", summary="Outlets with their article counts")
