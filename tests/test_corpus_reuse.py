@@ -133,3 +133,14 @@ def test_same_groups_on_postgres(pg_store: Store, store: Store) -> None:
 def test_jaccard_is_symmetric() -> None:
     a, b = (_text.shingle_hashes(t) for t in ("one two three four five six", "two three four five six seven"))
     assert _text.jaccard(a, b) == _text.jaccard(b, a) == pytest.approx(2 / 4)
+
+
+def test_loaded_index_is_compact(store: Store) -> None:
+    """In memory: 21 band keys (8 bytes) and 3 offsets (4 bytes) per passage, nothing else."""
+    from propscope.corpus.index import load_index
+
+    fill(store, documents()[:100])
+    update_index(store)
+    index = load_index(store)
+    assert len(index) > 300
+    assert index.nbytes / len(index) == 8 * sigs.BANDS + 3 * 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -128,10 +129,19 @@ async def test_foreign_host_header_is_refused_on_loopback(client: httpx.AsyncCli
     assert response.status_code == 400 and response.json()["error"]["code"] == "E613"
 
 
-async def test_oversized_body_is_refused(tmp_path: Path) -> None:
+async def _chunks() -> AsyncIterator[bytes]:
+    """A body without Content-Length, so only counting the bytes can catch it."""
+    for _ in range(10):
+        yield b'{"text": "' + b"x" * 300
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_oversized_body_is_refused(tmp_path: Path, chunked: bool) -> None:
     app = make_app(tmp_path, max_body_bytes=1000)
+    headers = {**bearer(app, "analyst"), "content-type": "application/json"}
+    body: Any = _chunks() if chunked else json.dumps({"text": "word " * 500})
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as c:
-        response = await c.post("/api/analyze", json={"text": "word " * 500}, headers=bearer(app, "analyst"))
+        response = await c.post("/api/analyze", content=body, headers=headers)
     assert response.status_code == 413 and response.json()["error"]["code"] == "E606"
     app.state.bench.close()
 

@@ -129,6 +129,8 @@ async def test_browser_login_on_a_shared_server(tmp_path: Path) -> None:
         page = await analysed_page(c)
         assert page.status_code == 200
         assert token not in page.text
+        api_write = await c.post("/api/analyze", json={"text": ARTICLE})  # cookie only: refused
+        assert api_write.status_code == 401
     app.state.bench.close()
 
 

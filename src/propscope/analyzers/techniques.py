@@ -68,7 +68,12 @@ class TechniqueModel:
 
     def find_spans(self, enc: Encoded) -> list[tuple[int, int, float]]:
         """SI: character spans with their mean P(inside a technique)."""
-        return head.decode_spans(enc.text, enc.tokens.offsets, enc.probs, self.threshold)
+        return head.decode_spans(
+            enc.text, enc.tokens.offsets, enc.probs, self.threshold,
+            min_chars=int(self.config.get("si_min_chars", 2)),
+            min_score=float(self.config.get("si_min_score", 0.0)),
+            join_gap=int(self.config.get("si_join_gap", 0)),
+        )
 
     def classify(self, enc: Encoded, spans: list[tuple[int, int]]) -> np.ndarray:
         """TC: (len(spans), 14) technique probabilities for character spans of the text."""

@@ -17,6 +17,9 @@ from typing import Any
 import numpy as np
 
 from propscope.batch.worker import JobSpec, Outcome, Worker
+from propscope.errors import UsageError
+
+E_NO_RAY = "E403 --engine ray needs Ray: pip install 'propscope[ray]' (or use --engine local)."
 
 
 class _Actor:
@@ -43,7 +46,10 @@ def run_ray(
     """Analyse `ids` on the Ray cluster at `address` (None: a local one started for this run)."""
     if address is None:
         _loopback_only()
-    import ray  # imported here: `--engine local` must not pay for (or need) Ray
+    try:
+        import ray  # imported here: `--engine local` must not pay for (or need) Ray
+    except ImportError as exc:
+        raise UsageError(E_NO_RAY) from exc
 
     for name in ("ray", "ray.data"):  # Ray logs each dataset's plan at INFO: ours is the summary
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -80,7 +86,7 @@ def _loopback_only() -> None:
     os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # Ray reads it when imported ...
     constants = sys.modules.get("ray._private.ray_constants")
     if constants is not None:  # ... so patch it too if Ray was imported before
-        constants.ENABLE_RAY_CLUSTER = False
+        constants.ENABLE_RAY_CLUSTER = False  # type: ignore[attr-defined]
 
 
 def _blocks(count: int, chunk: int) -> int:

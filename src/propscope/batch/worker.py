@@ -9,6 +9,7 @@ chunk goes on without it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ from propscope.store._rows import document_from_row
 from propscope.store.schema import documents
 
 E_CRASH = "E299"  # same code `propscope.api` uses for an analyser that raised a non-propscope error
+_CODE = re.compile(r"E\d{3} ")
 
 
 @dataclass(frozen=True)
@@ -102,5 +104,7 @@ class Worker:
 def _failure(doc: Document, exc: Exception) -> Failure:
     source = doc.source or doc.url or doc.id
     if isinstance(exc, PropscopeError):
-        return Failure(source, exc.code, str(exc))
+        message = str(exc)  # the catalogue code leads the message (E204), the class has its family's
+        code = message.split(" ", 1)[0] if _CODE.match(message) else exc.code
+        return Failure(source, code, message)
     return Failure(source, E_CRASH, f"{E_CRASH} {source}: analyser crashed: {exc!r}")

@@ -241,14 +241,15 @@ def _profile_table(profiles: list[OutletProfile]) -> None:
     )
     for p in profiles:
         data = p.to_json()
-        top = max(data["technique_rates"].items(), key=lambda kv: kv[1], default=("-", 0))
+        rates = data["technique_rates"]
+        top = f"{max(rates, key=rates.get)} ({max(rates.values())})" if rates else "-"
         narrative = data["top_narratives"][0]["narrative"] if data["top_narratives"] else "-"
         blamed = data["top_blamed"][0]["actor"] if data["top_blamed"] else "-"
         table.add_row(
             p.outlet,
             str(p.articles),
             f"{data['technique_rate']:.2f}",
-            f"{top[0]} ({top[1]})",
+            top,
             narrative,
             blamed,
             f"{p.reuse_in} / {p.reuse_out}",

@@ -104,15 +104,20 @@ def time_to_outlets(group: ReuseGroup, count: int) -> timedelta | None:
 
 
 def _time_to_outlets(docs: list[DocMeta], count: int) -> timedelta | None:
-    best = None
-    for i, _ in enumerate(docs):
-        seen: set[str] = set()
-        for later in docs[i:]:
-            seen.add(_outlet(later))
-            if len(seen) >= count:
-                span = _time(later) - _time(docs[i])
-                best = span if best is None or span < best else best
-                break
+    """Smallest window holding `count` distinct outlets (sliding window: linear, since one
+    outlet's footer can put thousands of its own articles into a single group)."""
+    seen: Counter[str] = Counter()
+    best: timedelta | None = None
+    left = 0
+    for doc in docs:
+        seen[_outlet(doc)] += 1
+        while len(seen) >= count:
+            span = _time(doc) - _time(docs[left])
+            best = span if best is None or span < best else best
+            seen[_outlet(docs[left])] -= 1
+            if not seen[_outlet(docs[left])]:
+                del seen[_outlet(docs[left])]
+            left += 1
     return best
 
 

@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display on servers and in CI
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 from propscope.corpus.outlets import OutletProfile
 
@@ -43,7 +44,7 @@ def technique_chart(profiles: Sequence[OutletProfile], folder: Path, name: str) 
         axes.barh(positions, [rates.get(t, 0.0) for t in techniques], height, label=profile.outlet)
     axes.set_yticks([t + 0.4 - height / 2 for t in range(len(techniques))], techniques)
     axes.set_xlabel("techniques per 1,000 words")
-    axes.legend(loc="lower right", fontsize="small")
+    axes.legend(loc="best", fontsize="small")
     spec = _vega_bars(rows, "rate", "technique", "techniques per 1,000 words")
     return _save(figure, folder, name, spec)
 
@@ -55,10 +56,12 @@ def month_chart(profile: OutletProfile, folder: Path, name: str) -> list[Path]:
     figure, axes = plt.subplots(figsize=(9, 3.5))
     axes.bar(labels, [m["articles"] for m in months], color="#9db4d0", label="articles")
     axes.set_ylabel("articles")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes.tick_params(axis="x", rotation=45)
     rate = axes.twinx()
     rate.plot(labels, [m["technique_rate"] for m in months], color="#b03a2e", marker="o")
     rate.set_ylabel("techniques per 1,000 words")
+    rate.set_ylim(bottom=0)
     axes.set_title(profile.outlet)
     spec = _vega_months(months, profile.outlet)
     return _save(figure, folder, name, spec)

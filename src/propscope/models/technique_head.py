@@ -126,19 +126,36 @@ def trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _join(runs: list[tuple[int, int]], gap: int) -> list[tuple[int, int]]:
+    """Fuse runs separated by at most `gap` tokens: one fragment with a weak word inside."""
+    joined: list[tuple[int, int]] = []
+    for i, j in runs:
+        if joined and i - joined[-1][1] <= gap:
+            joined[-1] = (joined[-1][0], j)
+        else:
+            joined.append((i, j))
+    return joined
+
+
 def decode_spans(
-    text: str, offsets: np.ndarray, probs: np.ndarray, threshold: float, min_chars: int = 2
+    text: str, offsets: np.ndarray, probs: np.ndarray, threshold: float, *, min_chars: int = 2,
+    min_score: float = 0.0, join_gap: int = 0,
 ) -> list[tuple[int, int, float]]:
-    """Character spans whose tokens have P(not O) >= threshold, with their mean score."""
+    """Character spans whose tokens have P(not O) >= threshold, with their mean score.
+
+    Runs at most `join_gap` tokens apart are fused; spans shorter than `min_chars` characters
+    or with a mean score under `min_score` are dropped (all three tuned on dev, see config).
+    """
     inside = 1.0 - probs[:, 0]
     positive = inside >= threshold
     begins = probs[:, 1] > probs[:, 2]
     spans = []
-    for i, j in _runs(positive, begins):
+    for i, j in _join(_runs(positive, begins), join_gap):
         start, end = _grow_to_words(text, int(offsets[i, 0]), int(offsets[j - 1, 1]))
         start, end = trim(text, start, end)
-        if end - start >= min_chars:
-            spans.append((start, end, float(inside[i:j].mean())))
+        score = float(inside[i:j].mean())
+        if end - start >= min_chars and score >= min_score:
+            spans.append((start, end, score))
     return _merge_overlaps(spans)
 
 

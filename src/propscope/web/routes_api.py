@@ -86,8 +86,28 @@ async def _in_thread(request: Request, item: JSON) -> Result:
         raise WebError(WebError.E_TIMEOUT.format(seconds=timeout), 504) from exc
 
 
-@router.post("/analyze", summary="Analyse one article, or queue a batch",
-             responses={202: {"description": "A batch was queued: the job's id and link."}})
+EXAMPLE_RESULT = {
+    "schema": "propscope/1",
+    "document": {"id": "83b47a5ff737b60863cc", "title": "A title", "author": None, "outlet": None,
+                 "url": None, "published": None, "language": "en", "source": "<api>", "meta": {},
+                 "text": "The enemy is EVIL and everyone knows it."},
+    "techniques": [{"start": 13, "end": 17, "text": "EVIL", "technique": "Name_Calling,Labeling",
+                    "score": 0.91}],
+    "claims": [], "entities": [], "narratives": [], "stats": {"words": 8},
+    "analyzers": {"stats": "stats-1", "techniques": "…"},
+    "links": {"html": "/documents/83b47a5ff737b60863cc", "json": "/documents/83b47a5ff737b60863cc.json"},
+}
+ANALYZE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The `propscope analyze --format json` object, stored, plus `links`.",
+          "content": {"application/json": {"example": EXAMPLE_RESULT}}},
+    202: {"description": "A batch was queued: poll `links.self`.",
+          "content": {"application/json": {"example": {
+              "job": "5f2c9a0e1b7d4c3a", "status": "queued", "total": 2, "done": 0,
+              "documents": [], "errors": [], "links": {"self": "/api/jobs/5f2c9a0e1b7d4c3a"}}}}},
+}
+
+
+@router.post("/analyze", summary="Analyse one article, or queue a batch", responses=ANALYZE_RESPONSES)
 async def analyze(request: Request, body: AnalyzeRequest, _: Analyst) -> JSONResponse:
     """One article returns the `propscope/1` object plus `links`; a batch returns a job."""
     if body.documents is not None:

@@ -55,19 +55,24 @@ class Guard:
         if refused is not None:
             await _send_error(send, refused)
             return
-        started = False
+        state = {"started": False, "overflow": False}
 
-        async def send_with_headers(message: Message) -> None:
-            nonlocal started
+        async def send_guarded(message: Message) -> None:
+            if state["overflow"]:  # the app turned our _TooLarge into its own 400: answer 413
+                if message["type"] == "http.response.start" and not state["started"]:
+                    state["started"] = True
+                    await _send_error(send, self._too_large())
+                return
             if message["type"] == "http.response.start":
-                started = True
+                state["started"] = True
                 message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
             await send(message)
 
         try:
-            await self.app(scope, self._capped(receive), send_with_headers)
+            await self.app(scope, self._capped(receive, state), send_guarded)
         except _TooLarge:
-            if not started:
+            if not state["started"]:
+                state["started"] = True
                 await _send_error(send, self._too_large())
 
     def _refusal(self, headers: Headers) -> WebError | None:
@@ -82,7 +87,8 @@ class Guard:
     def _too_large(self) -> WebError:
         return WebError(WebError.E_TOO_LARGE.format(limit=self.max_body), 413)
 
-    def _capped(self, receive: Receive) -> Receive:
+    def _capped(self, receive: Receive, state: dict[str, bool]) -> Receive:
+        """`receive` that counts body bytes and stops (marking `state`) past the limit."""
         seen = 0
 
         async def capped() -> Message:
@@ -90,6 +96,7 @@ class Guard:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_body:
+                state["overflow"] = True
                 raise _TooLarge
             return message
 

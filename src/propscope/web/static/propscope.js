@@ -85,7 +85,7 @@
       if (!mark || mark.classList.contains("off")) { return; }
       if (!tipFor(tip, mark, spans)) { return; }
       tip.hidden = false;
-      tip.dataset.by = ev.type === "focusin" ? "focus" : "mouse";
+      tip.dataset.by = ev.type === "mouseover" ? "mouse" : "focus";
       mark.setAttribute("aria-describedby", "tip");
       place(tip, mark);
     }
@@ -93,6 +93,7 @@
       return function () { if (!kind || tip.dataset.by === kind) { tip.hidden = true; } };
     }
     article.addEventListener("mouseover", show);
+    article.addEventListener("click", show);  // a tap on a phone
     article.addEventListener("focusin", show);
     article.addEventListener("mouseleave", hideFor("mouse"));
     article.addEventListener("focusout", hideFor("focus"));
