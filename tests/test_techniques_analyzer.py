@@ -97,7 +97,9 @@ def test_batch_equals_single(analyzer: TechniqueAnalyzer, batch: int) -> None:
         assert [(s.start, s.end, s.technique) for s in a.techniques] == [
             (s.start, s.end, s.technique) for s in b.techniques
         ]
-        assert np.allclose([s.score for s in a.techniques], [s.score for s in b.techniques], atol=1e-3)
+        # dynamic int8 quantises activations per batch, so scores move a little with the batch
+        scores_a, scores_b = [s.score for s in a.techniques], [s.score for s in b.techniques]
+        assert np.allclose(scores_a, scores_b, atol=0.05)
 
 
 @needs_model

@@ -71,7 +71,7 @@ def run_ray(
             fn_constructor_args=(spec,),
             batch_size=spec.chunk,
             batch_format="numpy",
-            compute=ray.data.ActorPoolStrategy(size=workers),
+            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=workers),  # as the cluster allows
             num_cpus=1,
         )
         for batch in mapped.iter_batches(batch_size=None, batch_format="numpy"):

@@ -230,10 +230,11 @@ def _merge_by_documents(index: LoadedIndex, components: list[list[int]]) -> list
     sets = UnionFind(len(components))
     by_doc: dict[int, list[int]] = defaultdict(list)
     for i, docs in enumerate(doc_sets):
+        for j in {j for doc in docs for j in by_doc[doc]}:  # earlier sets sharing a document
+            common = len(docs & doc_sets[j])  # sizes only: an outlet footer's set is huge
+            if common / (len(docs) + len(doc_sets[j]) - common) >= GROUP_MERGE:
+                sets.union(i, j)
         for doc in docs:
-            for j in by_doc[doc]:
-                if len(docs & doc_sets[j]) / len(docs | doc_sets[j]) >= GROUP_MERGE:
-                    sets.union(i, j)
             by_doc[doc].append(i)
     merged: dict[int, list[int]] = defaultdict(list)
     for i, rows in enumerate(components):
