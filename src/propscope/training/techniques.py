@@ -799,7 +799,9 @@ if __name__ == "__main__":
     parser.add_argument("--lr", type=float, default=8e-5)
     parser.add_argument("--time-budget-min", type=float)
     parser.add_argument("--finish-from", type=Path, help="export + tune from this checkpoint")
+    parser.add_argument("--frozen-layers", type=int, default=FROZEN_LAYERS, help="0 fine-tunes all layers")
     a = parser.parse_args()
+    FROZEN_LAYERS = a.frozen_layers
     if a.finish_from:
         finish_from_checkpoint(a.data, a.out, a.finish_from)
         raise SystemExit(0)
