@@ -163,7 +163,6 @@ class _Linker:
         self.texts = _candidate_texts(store, index)
         self.hashes = {row: _text.shingle_hashes(text) for row, text in self.texts.items()}
         self.similarity: dict[int, float] = {}
-        self.rejected: set[tuple[int, int]] = set()
         self.checked = 0
 
     def link(self, bucket: npt.NDArray[np.int64]) -> None:
@@ -176,13 +175,14 @@ class _Linker:
     def _join(self, a: int, b: int) -> bool:
         if self.sets.find(a) == self.sets.find(b):
             return True
-        pair = (min(a, b), max(a, b))
-        if self.index.doc[a] == self.index.doc[b] or pair in self.rejected:
+        if self.index.doc[a] == self.index.doc[b]:
             return False
+        # No memo of rejected pairs: a pair that meets again in another band is checked again.
+        # That costs a few percent more checks but no memory (at 100k documents the memo held
+        # ~10M pairs, 1 GB).
         self.checked += 1
         score = self._score(a, b)
         if score is None:
-            self.rejected.add(pair)
             return False
         low = min(
             score, self.similarity.get(self.sets.find(a), 1.0), self.similarity.get(self.sets.find(b), 1.0)
