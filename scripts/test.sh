@@ -9,6 +9,13 @@ echo "== installing propscope with its test and training extras"
 python3 -m pip install --quiet --disable-pip-version-check torch==2.13.0
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test,train]'
 
+echo "== installing Chromium (Debian's package) for the browser tests"
+if ! command -v chromium >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium >/dev/null
+fi
+
 echo "== starting PostgreSQL on 127.0.0.1"
 PROPSCOPE_TEST_PG_URL="$(bash scripts/start-postgres.sh | tail -n 1)"
 export PROPSCOPE_TEST_PG_URL
