@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -60,6 +61,7 @@ def main() -> int:
         return 0
     report: dict[str, Any] = {
         "benchmark": "claims",
+        "command": "python benchmarks/claims.py " + " ".join(sys.argv[1:]),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "model": encoder.claims_model().config,
         "machine": {"python": platform.python_version(), "platform": platform.platform()},

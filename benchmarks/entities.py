@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -88,6 +89,7 @@ def main() -> int:
     analyzer = EntitiesAnalyzer()
     report: dict[str, Any] = {
         "benchmark": "entities",
+        "command": "python benchmarks/entities.py " + " ".join(sys.argv[1:]),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "version": analyzer.version,
         "machine": {"python": platform.python_version(), "platform": platform.platform()},

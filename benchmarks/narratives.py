@@ -22,6 +22,7 @@ import csv
 import json
 import platform
 import re
+import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -200,6 +201,7 @@ def main() -> int:
     matcher = Matcher.build(load_catalogue())
     report: dict[str, Any] = {
         "benchmark": "narratives",
+        "command": "python benchmarks/narratives.py " + " ".join(sys.argv[1:]),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "threshold": NARRATIVE_THRESHOLD,
         "narratives_in_catalogue": len(matcher.entries),
