@@ -46,10 +46,15 @@ def run_ray(
     """Analyse `ids` on the Ray cluster at `address` (None: a local one started for this run)."""
     if address is None:
         _loopback_only()
+    # After shutdown, Ray Data's prefetch thread may still call into Ray; without this it would
+    # silently start a fresh local Ray instance (auto-connect) that outlives the job.
+    os.environ["RAY_ENABLE_AUTO_CONNECT"] = "0"
     try:
         import ray  # imported here: `--engine local` must not pay for (or need) Ray
+        from ray._private import auto_init_hook
     except ImportError as exc:
         raise UsageError(E_NO_RAY) from exc
+    auto_init_hook.enable_auto_connect = False
 
     for name in ("ray", "ray.data"):  # Ray logs each dataset's plan at INFO: ours is the summary
         logging.getLogger(name).setLevel(logging.WARNING)
