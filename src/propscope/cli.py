@@ -57,6 +57,23 @@ DbOption = Annotated[
     ),
 ]
 Sources = Annotated[list[str], typer.Argument(help="Files, directories, URLs, or - for stdin.")]
+# Ingest options shared by `analyze` and `ingest`.
+ErrorsOut = Annotated[Path | None, typer.Option(help="Write the per-file error report here as JSONL.")]
+TextField = Annotated[str, typer.Option(help="JSONL/CSV column with the article text.")]
+TitleField = Annotated[str, typer.Option(help="JSONL/CSV column with the title.")]
+AuthorField = Annotated[str, typer.Option(help="JSONL/CSV column with the author.")]
+OutletField = Annotated[str, typer.Option(help="JSONL/CSV column with the outlet.")]
+UrlField = Annotated[str, typer.Option(help="JSONL/CSV column with the URL.")]
+PublishedField = Annotated[str, typer.Option(help="JSONL/CSV column with the ISO 8601 date.")]
+Glob = Annotated[str, typer.Option(help="File pattern inside directories.")]
+MaxBytes = Annotated[int, typer.Option(help="Largest input file accepted, in bytes.")]
+Encoding = Annotated[str | None, typer.Option(help="Force this text encoding.")]
+AllowPrivateUrls = Annotated[
+    bool, typer.Option(help="Allow URLs on private, loopback and link-local addresses.")
+]
+FetchFeedLinks = Annotated[
+    bool, typer.Option(help="For feeds, fetch each item's link instead of using its summary.")
+]
 
 
 def _ingest_options(
@@ -177,29 +194,19 @@ def analyze(
     analyzers: Annotated[
         str | None, typer.Option(help="Comma-separated analyser names (default: all installed).")
     ] = None,
-    errors_out: Annotated[
-        Path | None, typer.Option(help="Write the per-file error report here as JSONL.")
-    ] = None,
+    errors_out: ErrorsOut = None,
     batch_size: Annotated[int, typer.Option(help="Documents per model batch.")] = DEFAULT_BATCH_SIZE,
-    text_field: Annotated[str, typer.Option(help="JSONL/CSV column with the article text.")] = "text",
-    title_field: Annotated[str, typer.Option(help="JSONL/CSV column with the title.")] = "title",
-    author_field: Annotated[str, typer.Option(help="JSONL/CSV column with the author.")] = "author",
-    outlet_field: Annotated[str, typer.Option(help="JSONL/CSV column with the outlet.")] = "outlet",
-    url_field: Annotated[str, typer.Option(help="JSONL/CSV column with the URL.")] = "url",
-    published_field: Annotated[
-        str, typer.Option(help="JSONL/CSV column with the ISO 8601 date.")
-    ] = "published",
-    glob: Annotated[str, typer.Option(help="File pattern inside directories.")] = "*",
-    max_bytes: Annotated[
-        int, typer.Option(help="Largest input file accepted, in bytes.")
-    ] = IngestOptions.max_bytes,
-    encoding: Annotated[str | None, typer.Option(help="Force this text encoding.")] = None,
-    allow_private_urls: Annotated[
-        bool, typer.Option(help="Allow URLs on private, loopback and link-local addresses.")
-    ] = False,
-    fetch_feed_links: Annotated[
-        bool, typer.Option(help="For feeds, fetch each item's link instead of using its summary.")
-    ] = False,
+    text_field: TextField = "text",
+    title_field: TitleField = "title",
+    author_field: AuthorField = "author",
+    outlet_field: OutletField = "outlet",
+    url_field: UrlField = "url",
+    published_field: PublishedField = "published",
+    glob: Glob = "*",
+    max_bytes: MaxBytes = IngestOptions.max_bytes,
+    encoding: Encoding = None,
+    allow_private_urls: AllowPrivateUrls = False,
+    fetch_feed_links: FetchFeedLinks = False,
 ) -> None:
     """Analyse articles and print what they do, with evidence."""
     if fmt not in render.FORMATS:
@@ -234,28 +241,18 @@ def analyze(
 def ingest(
     sources: Sources,
     db: DbOption = None,
-    errors_out: Annotated[
-        Path | None, typer.Option(help="Write the per-file error report here as JSONL.")
-    ] = None,
-    text_field: Annotated[str, typer.Option(help="JSONL/CSV column with the article text.")] = "text",
-    title_field: Annotated[str, typer.Option(help="JSONL/CSV column with the title.")] = "title",
-    author_field: Annotated[str, typer.Option(help="JSONL/CSV column with the author.")] = "author",
-    outlet_field: Annotated[str, typer.Option(help="JSONL/CSV column with the outlet.")] = "outlet",
-    url_field: Annotated[str, typer.Option(help="JSONL/CSV column with the URL.")] = "url",
-    published_field: Annotated[
-        str, typer.Option(help="JSONL/CSV column with the ISO 8601 date.")
-    ] = "published",
-    glob: Annotated[str, typer.Option(help="File pattern inside directories.")] = "*",
-    max_bytes: Annotated[
-        int, typer.Option(help="Largest input file accepted, in bytes.")
-    ] = IngestOptions.max_bytes,
-    encoding: Annotated[str | None, typer.Option(help="Force this text encoding.")] = None,
-    allow_private_urls: Annotated[
-        bool, typer.Option(help="Allow URLs on private, loopback and link-local addresses.")
-    ] = False,
-    fetch_feed_links: Annotated[
-        bool, typer.Option(help="For feeds, fetch each item's link instead of using its summary.")
-    ] = False,
+    errors_out: ErrorsOut = None,
+    text_field: TextField = "text",
+    title_field: TitleField = "title",
+    author_field: AuthorField = "author",
+    outlet_field: OutletField = "outlet",
+    url_field: UrlField = "url",
+    published_field: PublishedField = "published",
+    glob: Glob = "*",
+    max_bytes: MaxBytes = IngestOptions.max_bytes,
+    encoding: Encoding = None,
+    allow_private_urls: AllowPrivateUrls = False,
+    fetch_feed_links: FetchFeedLinks = False,
 ) -> None:
     """Read articles into the store without analysing them."""
     options = _ingest_options(
