@@ -10,7 +10,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -76,27 +76,19 @@ FetchFeedLinks = Annotated[
 ]
 
 
-def _ingest_options(
-    text_field: str,
-    title_field: str,
-    author_field: str,
-    outlet_field: str,
-    url_field: str,
-    published_field: str,
-    glob: str,
-    max_bytes: int,
-    encoding: str | None,
-    allow_private_urls: bool,
-    fetch_feed_links: bool,
-) -> IngestOptions:
-    fields = FieldMap(text_field, title_field, author_field, outlet_field, url_field, published_field)
+_FIELD_NAMES = ("text", "title", "author", "outlet", "url", "published")  # FieldMap order
+
+
+def _ingest_options(params: dict[str, Any]) -> IngestOptions:
+    """The ingest options of `analyze` and `ingest`, read from the command's parsed parameters."""
+    fields = FieldMap(*(params[f"{name}_field"] for name in _FIELD_NAMES))
     return IngestOptions(
-        max_bytes=max_bytes,
-        encoding=encoding,
+        max_bytes=params["max_bytes"],
+        encoding=params["encoding"],
         fields=fields,
-        glob=glob,
-        allow_private_urls=allow_private_urls,
-        fetch_feed_links=fetch_feed_links,
+        glob=params["glob"],
+        allow_private_urls=params["allow_private_urls"],
+        fetch_feed_links=params["fetch_feed_links"],
     )
 
 
@@ -187,6 +179,7 @@ def _run_with_progress(
 
 @app.command()
 def analyze(
+    ctx: typer.Context,
     sources: Sources,
     fmt: Annotated[str, typer.Option("--format", "-f", help="text | json | jsonl | semeval | html")] = "text",
     db: DbOption = None,
@@ -211,19 +204,7 @@ def analyze(
     """Analyse articles and print what they do, with evidence."""
     if fmt not in render.FORMATS:
         raise typer.BadParameter(f"--format must be one of {', '.join(render.FORMATS)}")
-    options = _ingest_options(
-        text_field,
-        title_field,
-        author_field,
-        outlet_field,
-        url_field,
-        published_field,
-        glob,
-        max_bytes,
-        encoding,
-        allow_private_urls,
-        fetch_feed_links,
-    )
+    options = _ingest_options(ctx.params)
     names = [n.strip() for n in analyzers.split(",") if n.strip()] if analyzers else None
     try:
         pipeline = Pipeline.from_names(names)
@@ -239,6 +220,7 @@ def analyze(
 
 @app.command()
 def ingest(
+    ctx: typer.Context,
     sources: Sources,
     db: DbOption = None,
     errors_out: ErrorsOut = None,
@@ -255,19 +237,7 @@ def ingest(
     fetch_feed_links: FetchFeedLinks = False,
 ) -> None:
     """Read articles into the store without analysing them."""
-    options = _ingest_options(
-        text_field,
-        title_field,
-        author_field,
-        outlet_field,
-        url_field,
-        published_field,
-        glob,
-        max_bytes,
-        encoding,
-        allow_private_urls,
-        fetch_feed_links,
-    )
+    options = _ingest_options(ctx.params)
     store = _open_store(db)
     report = _run_with_progress(sources, None, store, options, lambda r: None, DEFAULT_BATCH_SIZE)
     _report(report, errors_out)
