@@ -335,11 +335,19 @@ def eval_ptc(
     tc_labels: Annotated[Path, typer.Option(help="TC gold: article_id<TAB>technique<TAB>start<TAB>end.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     predictions_out: Annotated[Path | None, typer.Option(help="Write si-/tc-predictions.txt here.")] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(help="Model folder (from `propscope train techniques`); default: bundled."),
+    ] = None,
 ) -> None:
-    """Score the technique model on a PTC-format split (SemEval-2020 Task 11 metrics)."""
+    """Score the technique model on a PTC-format split (SemEval-2020 Task 11 metrics).
+
+    Scores the model the `techniques` analyser would use: --model, else
+    $PROPSCOPE_TECHNIQUES_MODEL, else the bundled one.
+    """
     from propscope.eval.ptc import eval_ptc_command
 
-    eval_ptc_command(articles, si_labels, tc_labels, as_json, predictions_out)
+    eval_ptc_command(articles, si_labels, tc_labels, as_json, predictions_out, model)
 
 
 @eval_app.command("checkworthy")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from propscope.analyzers.techniques import Encoded, TechniqueModel, load_model
+from propscope.analyzers.techniques import Encoded, TechniqueModel, default_model_dir, load_model
 
 Gold = dict[str, list[tuple[int, int]]]
 
@@ -215,7 +215,8 @@ def evaluate_ptc(
         si_labels: SI gold (`article_id<TAB>start<TAB>end`).
         tc_labels: TC gold (`article_id<TAB>technique<TAB>start<TAB>end`).
         predictions_out: if given, write si-predictions.txt and tc-predictions.txt there.
-        model: the model to score (default: the bundled one).
+        model: the model to score (default: `$PROPSCOPE_TECHNIQUES_MODEL` or the bundled one,
+            as the analyser would load it).
         limit: score only the first N articles by id (the CI eval-gate slice).
 
     Returns:
@@ -223,7 +224,7 @@ def evaluate_ptc(
         "articles": N, "seconds": S}.
     """
     started = time.perf_counter()
-    model = model or load_model()
+    model = model or load_model(str(default_model_dir()))
     texts = read_articles(articles_dir)
     if limit is not None:
         texts = {a: texts[a] for a in sorted(texts)[:limit]}
@@ -252,10 +253,11 @@ def _check_ids(texts: dict[str, str], si: Gold, tc: list[TCRow], folder: Path) -
 
 def eval_ptc_command(
     articles: Path, si_labels: Path, tc_labels: Path, json_out: bool,
-    predictions_out: Path | None,
+    predictions_out: Path | None, model_dir: Path | None = None,
 ) -> None:
     """`propscope eval ptc`: prints the scores (as JSON with --json)."""
-    result = evaluate_ptc(articles, si_labels, tc_labels, predictions_out)
+    model = load_model(str(model_dir)) if model_dir else None
+    result = evaluate_ptc(articles, si_labels, tc_labels, predictions_out, model=model)
     if json_out:
         print(json.dumps(result, indent=2))
         return

@@ -520,6 +520,7 @@ def train(
     time_budget_min: float | None = None,
     device: str | None = None,
     dev_every_epoch: bool = False,
+    init_from: Path | None = None,
 ) -> dict:
     """Train, keep the epoch with the best dev SI F1 + TC micro-F1, export and tune.
 
@@ -532,6 +533,8 @@ def train(
         seed: seeds Python, numpy and torch.
         time_budget_min: skip further epochs once another would overrun this budget.
         dev_every_epoch: score dev after each epoch and keep the best epoch (costs a dev pass).
+        init_from: continue from this checkpoint (an `epochN.pt` of an earlier run) with a
+            fresh warm-up and decay, instead of starting from the pretrained encoder.
 
     Returns:
         The dev figures of the exported int8 model, as also written to config.json.
@@ -550,6 +553,8 @@ def train(
         flush=True,
     )
     model = TechniqueNet(base_model_path()).to(device)
+    if init_from is not None:
+        model.load_state_dict(torch.load(init_from, map_location=device))
     if FROZEN_LAYERS:
         model.freeze_lower()
         cache_lower(model, windows, device)
@@ -603,6 +608,8 @@ def train(
         "frozen_layers": FROZEN_LAYERS,
         "window": WINDOW,
         "stride": STRIDE,
+        "init_from": str(init_from) if init_from else None,
+        "dev_every_epoch": dev_every_epoch,
     }
     return finish(model, out_dir, dev_set, train_set, hyper, time.time() - began)
 
@@ -800,6 +807,8 @@ if __name__ == "__main__":
     parser.add_argument("--time-budget-min", type=float)
     parser.add_argument("--finish-from", type=Path, help="export + tune from this checkpoint")
     parser.add_argument("--frozen-layers", type=int, default=FROZEN_LAYERS, help="0 fine-tunes all layers")
+    parser.add_argument("--init-from", type=Path, help="continue training from this checkpoint")
+    parser.add_argument("--dev-every-epoch", action="store_true", help="keep the best epoch on dev")
     a = parser.parse_args()
     FROZEN_LAYERS = a.frozen_layers
     if a.finish_from:
@@ -814,4 +823,6 @@ if __name__ == "__main__":
         seed=a.seed,
         lr=a.lr,
         time_budget_min=a.time_budget_min,
+        init_from=a.init_from,
+        dev_every_epoch=a.dev_every_epoch,
     )
