@@ -8,7 +8,9 @@ coordination accuracy, and batch throughput (local process pool vs Ray).
 Writes benchmarks/results/corpus.json (with the command that produced it). The corpus is synthetic
 (`propscope.corpus.synthetic`): templated articles from invented word lists with planted shared
 passages (campaigns, slow reuse, syndication pairs), paraphrase decoys and outlet footers; every
-copy has ~3% of its words edited independently, so no two copies are identical.
+copy has ~3% of its words edited independently, so no two copies are identical. `--identical N`
+plants N campaigns of byte-identical copies as well (one document id, several outlets: found
+through the store's sightings); the default 0 keeps the corpus, and so the figures, as before.
 """
 
 from __future__ import annotations
@@ -108,7 +110,8 @@ def matched(found: list[frozenset[str]], planted: list[frozenset[str]]) -> int:
 def reuse_quality(groups: list[ReuseGroup], corpus: synthetic.Corpus, urls: dict[str, str]) -> dict[str, Any]:
     """Precision and recall of cross-outlet shared passages against the planted truth."""
     planted = [
-        frozenset(urls[u] for u in p.documents) for p in corpus.of_kind("campaign", "slow", "syndication")
+        frozenset(urls[u] for u in p.documents)
+        for p in corpus.of_kind("campaign", "slow", "syndication", "identical")
     ]
     decoys = [frozenset(urls[u] for u in p.documents) for p in corpus.of_kind("decoy")]
     found = [frozenset(d.id for d in g.documents) for g in groups if len(g.outlets) > 1]
@@ -131,7 +134,7 @@ def coordination_quality(
 ) -> dict[str, Any]:
     truth = {
         frozenset(urls[u] for u in p.documents): p.outlets[p.times.index(min(p.times))]
-        for p in corpus.of_kind("campaign")
+        for p in corpus.of_kind("campaign", "identical")
     }
     (report, seconds, memory) = timed(lambda: coordinate(groups))
     found = {frozenset(d.id for d in c.documents): c.outlets[0] for c in report.campaigns}
@@ -267,7 +270,7 @@ def run_size(count: int, args: argparse.Namespace, folder: Path) -> dict[str, An
     campaigns = max(count // 200, 5)
     added = max(count // 100, 10)  # 1% arrives after indexing: only those may be hashed again
     corpus, gen_s, _ = timed(
-        lambda: synthetic.generate(count + added, args.outlets, campaigns, seed=args.seed)
+        lambda: synthetic.generate(count + added, args.outlets, campaigns, args.seed, args.identical)
     )
     planted = {u for p in corpus.plants for u in p.documents}
     late = {r["url"] for r in corpus.records if r["url"] not in planted}
@@ -285,6 +288,7 @@ def run_size(count: int, args: argparse.Namespace, folder: Path) -> dict[str, An
             "documents": count,
             "outlets": args.outlets,
             "planted_campaigns": campaigns,
+            "planted_identical_campaigns": args.identical,
             "generate_seconds": round(gen_s, 1),
             "store_seconds": round(store_s, 1),
             **found,
@@ -304,6 +308,9 @@ def main() -> None:
     parser.add_argument("--docs", type=int, nargs="+", default=[10_000])
     parser.add_argument("--outlets", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--identical", type=int, default=0, help="campaigns of byte-identical copies to plant as well"
+    )
     parser.add_argument("--batch-docs", type=int, default=1000, help="documents for the batch throughput run")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--engines", default="local,ray")

@@ -70,6 +70,7 @@ def test_duplicates_within_a_run_are_reported(ingest_data: Path, tmp_path: Path)
     assert len(docs) == 1
     assert [f.code for f in failures] == ["E019", "E019"]
     assert all(f.duplicate for f in failures)
+    assert all(f.document is not None and f.document.id == docs[0].id for f in failures)  # a sighting
     assert f"same text as {ingest_data / 'second.txt'}" in failures[0].message
 
 

@@ -87,19 +87,31 @@ def run(
     """Ingest `sources`, analyse them (unless `pipeline` is None), store and report each result.
 
     Documents are processed `batch_size` at a time; each batch is stored in one transaction.
+    Duplicates (the same text again, e.g. from another outlet) are skipped but recorded in the
+    store as sightings of the document, once the batch holding its first copy is stored.
     """
     report = RunReport()
-    stream = _documents(sources, options or IngestOptions(), report)
+    copies: list[Document] = []
+    stream = _documents(sources, options or IngestOptions(), report, copies)
     while batch := list(islice(stream, batch_size)):
         results = _analyse(batch, pipeline, report)
         if store is not None and results:
             _store(store, results, pipeline, report)
+        _record_sightings(store, copies)
         for result in results:
             if on_result:
                 on_result(result)
+    _record_sightings(store, copies)  # duplicates read after the last batch was stored
     if store is not None and report.failures:
         store.record_errors(report.failures)
     return report
+
+
+def _record_sightings(store: Store | None, copies: list[Document]) -> None:
+    """Keep the outlet, url and date of skipped duplicates: an identical copy is still a publication."""
+    if store is not None and copies:
+        store.record_sightings(copies)
+    copies.clear()
 
 
 def _store(store: Store, results: list[Result], pipeline: Pipeline | None, report: RunReport) -> None:
@@ -118,10 +130,14 @@ def _store(store: Store, results: list[Result], pipeline: Pipeline | None, repor
             report.failures.append(Failure(_name(result.document), exc.code, str(exc)))
 
 
-def _documents(sources: Sequence[str], options: IngestOptions, report: RunReport) -> Iterator[Document]:
+def _documents(
+    sources: Sequence[str], options: IngestOptions, report: RunReport, copies: list[Document]
+) -> Iterator[Document]:
     for item in ingest.iter_documents(sources, options):
         if isinstance(item, IngestFailure) and item.duplicate:
             report.skipped_duplicates += 1  # already read in this run: skipped, not an error
+            if item.document is not None:
+                copies.append(item.document)
         elif isinstance(item, IngestFailure):
             report.failures.append(Failure(item.source, item.code, item.message))
         else:

@@ -111,11 +111,16 @@ def run_batch(
 
 
 def _ingest(inputs: Sequence[str], options: IngestOptions, store: Store, report: BatchReport) -> list[str]:
-    """Store every readable document (idempotent upsert) and return their ids in input order."""
+    """Store every readable document (idempotent upsert) and return their ids in input order.
+
+    A duplicate (same text again in this run) is not stored or analysed twice, but its outlet,
+    url and date are recorded as a sighting, after the chunk that holds its first copy.
+    """
     ids: list[str] = []
     stream = iter(ingest.iter_documents(inputs, options))
     while items := list(islice(stream, INGEST_CHUNK)):
         docs = [item for item in items if not isinstance(item, IngestFailure)]
+        copies = [i.document for i in items if isinstance(i, IngestFailure) and i.document is not None]
         for item in items:
             if isinstance(item, IngestFailure):
                 if item.duplicate:
@@ -125,6 +130,8 @@ def _ingest(inputs: Sequence[str], options: IngestOptions, store: Store, report:
         if docs:
             store.save_documents(docs)
             ids.extend(doc.id for doc in docs)
+        if copies:
+            store.record_sightings(copies)
     return ids
 
 

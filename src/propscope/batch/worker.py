@@ -65,7 +65,7 @@ class Worker:
         docs = self._load(ids)
         results, failures = self._analyse(docs)
         if results:
-            self.store.save(results, self.produced)
+            self.store.save(results, self.produced, sighted=False)  # read back, not seen anew
         if failures:
             self.store.record_errors(failures.values(), job=self.job)
         outcomes = [Outcome(r.document.id, True) for r in results]

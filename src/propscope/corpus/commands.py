@@ -30,6 +30,7 @@ from rich.table import Table
 from propscope.batch import run_batch
 from propscope.corpus.coordination import DEFAULT_MIN_OUTLETS, CoordinationReport, coordinate
 from propscope.corpus.durations import format_duration, parse_duration
+from propscope.corpus.index import load_sightings
 from propscope.corpus.outlets import OutletProfile, build_profiles, compare
 from propscope.corpus.reuse import PASSAGE_JACCARD, ReuseReport, find_reuse
 from propscope.errors import PropscopeError, UsageError
@@ -197,7 +198,7 @@ def outlets_command(
     """Profile outlets: articles, technique rates, narratives, blamed actors, reuse, by month."""
     with _errors(), Store.open(db) as store:
         groups = [] if no_reuse else _reuse(store, PASSAGE_JACCARD).groups
-        profiles = build_profiles(store.iter_results(), groups)
+        profiles = build_profiles(store.iter_results(), groups, load_sightings(store))
         chosen = _chosen(profiles, compare_with)
     data: dict[str, Any] = compare(*chosen) if compare_with else {"outlets": [p.to_json() for p in chosen]}
     if plots_dir:

@@ -2,7 +2,10 @@
 
 A reuse group becomes a campaign when at least `min_outlets` distinct outlets published it within
 `window`. The campaign is then the whole burst around them: every publication within `window` of
-the one before, so late joiners of a campaign are listed too. Defaults:
+the one before, so late joiners of a campaign are listed too. Publications are the group's
+entries, one per sighting, so an article copied byte for byte by several outlets (one document
+id, seen from each outlet) is a campaign as an edited copy is; `documents` in the JSON lists each
+document id once, `sightings` each publication. Defaults:
 - `DEFAULT_MIN_OUTLETS = 3`: two outlets sharing a passage is everyday syndication (a wire story,
   a partner site); three or more at once is the smallest pattern syndication does not explain.
 - the window is estimated from the corpus unless given (`estimate_window`): for every group with
@@ -81,7 +84,8 @@ class Campaign:
             "start": self.start.isoformat() + "Z",
             "end": self.end.isoformat() + "Z",
             "span_seconds": (self.end - self.start).total_seconds(),
-            "documents": [d.id for d in self.documents],
+            "documents": list(dict.fromkeys(d.id for d in self.documents)),
+            "sightings": [d.to_json() for d in self.documents],
         }
 
 
@@ -95,7 +99,7 @@ def _time(doc: DocMeta) -> datetime:
 
 
 def _dated(group: ReuseGroup) -> list[DocMeta]:
-    return sorted((d for d in group.documents if d.published_at), key=lambda d: (_time(d), d.id))
+    return sorted((d for d in group.documents if d.published_at), key=lambda d: (_time(d), d.id, _outlet(d)))
 
 
 def time_to_outlets(group: ReuseGroup, count: int) -> timedelta | None:

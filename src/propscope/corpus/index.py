@@ -4,6 +4,8 @@
 adding 1,000 documents to an indexed corpus of a million hashes 1,000. `load_index` streams the
 stored signatures back into flat numpy arrays (band keys plus offsets, ~150 bytes per passage)
 from which the LSH buckets are rebuilt; nothing else of the corpus is held in memory.
+`load_sightings` adds the outlets and dates of documents seen more than once (identical copies
+share one document id, so the index holds them once).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from propscope.corpus import _text
 from propscope.corpus import signatures as sigs
 from propscope.store import Store
 from propscope.store._engine import writer  # SQLite: take the write lock up front (BEGIN IMMEDIATE)
-from propscope.store.schema import documents, reuse_signatures
+from propscope.store.schema import documents, reuse_signatures, sightings
 
 WHOLE_DOCUMENT = -1  # `part` of the document-level signature; passages count from 0
 INDEX_BATCH = 500  # documents hashed per transaction: a crash loses at most one batch of work
@@ -44,6 +46,14 @@ class DocMeta:
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "outlet": self.outlet, "published": self.published}
+
+
+def publication_order(doc: DocMeta) -> tuple[bool, datetime, str, str]:
+    """Sort key: earliest publication first, undated last; ties by id, then outlet."""
+    return (doc.published_at is None, doc.published_at or datetime.min, doc.id, doc.outlet or "")
+
+
+Sightings = dict[str, tuple[DocMeta, ...]]  # document id -> where it was seen, earliest first
 
 
 @dataclass
@@ -194,6 +204,35 @@ def _signature_pages(store: Store, level: str) -> Iterator[Sequence[Any]]:
             return
         yield page
         after = page[-1].id
+
+
+def load_sightings(store: Store) -> Sightings:
+    """Documents seen with more than one (outlet, publication), and each of those, earliest first.
+
+    Sightings without an outlet are left out when the document has some with one (the same
+    publication read once without its metadata), and sightings that differ only by url are one.
+    Documents seen once are left out: their `documents` row says all there is.
+    """
+    s = sightings.c
+    repeated = select(s.document_id).group_by(s.document_id).having(func.count() > 1)
+    query = (
+        select(s.document_id, s.outlet, s.published, s.published_at)
+        .where(s.document_id.in_(repeated))
+        .order_by(s.document_id, s.id)
+    )
+    seen: dict[str, list[DocMeta]] = {}
+    with store.engine.connect() as conn:
+        for row in conn.execute(query):
+            meta = DocMeta(row.document_id, row.outlet, row.published, row.published_at)
+            seen.setdefault(row.document_id, []).append(meta)
+    informative = {doc_id: _informative(metas) for doc_id, metas in seen.items()}
+    return {doc_id: metas for doc_id, metas in informative.items() if len(metas) > 1}
+
+
+def _informative(metas: list[DocMeta]) -> tuple[DocMeta, ...]:
+    with_outlet = [m for m in metas if m.outlet]
+    distinct = dict.fromkeys(with_outlet or metas)
+    return tuple(sorted(distinct, key=publication_order))
 
 
 def fetch_texts(store: Store, ids: Sequence[str]) -> Iterator[tuple[str, str]]:

@@ -5,7 +5,9 @@ whatever analysers have run: without the technique model the technique rates are
 Rates are per 1,000 words (the `stats` analyser's word count, or a plain word count), so long-form
 and short-form outlets compare fairly. Reuse in/out comes from `find_reuse` groups with more than
 one outlet: "in" counts passages the outlet published after another outlet had, "out" passages it
-published first that another outlet then published too.
+published first that another outlet then published too. An article copied byte for byte is one
+stored document seen from several outlets (`load_sightings`): it counts as an article of each,
+and its copies count as reuse like edited copies do (the groups list it once per sighting).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from propscope.corpus._text import words
+from propscope.corpus.index import Sightings
 from propscope.corpus.reuse import ReuseGroup
-from propscope.document import Result
+from propscope.document import Document, Result
 from propscope.store._rows import parse_moment
 
 TOP = 5  # narratives and blamed actors listed per outlet
@@ -79,25 +82,38 @@ class OutletProfile:
         }
 
 
-def build_profiles(results: Iterable[Result], groups: Sequence[ReuseGroup] = ()) -> dict[str, OutletProfile]:
+def build_profiles(
+    results: Iterable[Result], groups: Sequence[ReuseGroup] = (), seen: Sightings | None = None
+) -> dict[str, OutletProfile]:
     """Profiles of every outlet in `results`, with reuse counts from `groups`.
 
     Args:
         results: stored results (e.g. `Store.iter_results()`), each read once.
         groups: reuse groups from `find_reuse`; empty leaves reuse counts at 0.
+        seen: documents seen from several outlets (`load_sightings`); each such document counts
+            once for every outlet that published it, dated as that outlet published it. None
+            counts every document for its own outlet only.
 
     Returns:
         Profiles by outlet name, most articles first.
     """
     profiles: dict[str, OutletProfile] = {}
     for result in results:
-        outlet = result.document.outlet or UNKNOWN
-        _add(profiles.setdefault(outlet, OutletProfile(outlet)), result)
+        for outlet, published in _publications(result.document, seen or {}):
+            _add(profiles.setdefault(outlet, OutletProfile(outlet)), result, published)
     _add_reuse(profiles, groups)
     return dict(sorted(profiles.items(), key=lambda kv: (-kv[1].articles, kv[0])))
 
 
-def _add(profile: OutletProfile, result: Result) -> None:
+def _publications(doc: Document, seen: Sightings) -> list[tuple[str, str | None]]:
+    """(outlet, published) for each outlet that published `doc`, at its earliest sighting there."""
+    first: dict[str, str | None] = {}
+    for meta in seen.get(doc.id, ()):
+        first.setdefault(meta.outlet or UNKNOWN, meta.published)
+    return list(first.items()) or [(doc.outlet or UNKNOWN, doc.published)]
+
+
+def _add(profile: OutletProfile, result: Result, published: str | None) -> None:
     count = result.stats.get("words")
     n_words = int(count) if isinstance(count, int) else len(words(result.document.text))
     techniques = [t.technique for t in result.techniques]
@@ -106,7 +122,7 @@ def _add(profile: OutletProfile, result: Result) -> None:
     profile.techniques.update(techniques)
     profile.narratives.update({n.title for n in result.narratives})
     profile.blamed.update({e.actor for e in result.entities if e.role == "blamed"})
-    moment = parse_moment(result.document.published)
+    moment = parse_moment(published)
     if moment is not None:
         stamp = moment.isoformat()
         profile.first = min(profile.first or stamp, stamp)

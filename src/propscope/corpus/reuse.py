@@ -5,6 +5,12 @@ then checked on the real text: the Jaccard similarity of the two passages' 4-wor
 must reach the threshold. So no pair below the threshold is ever reported; what LSH can do is
 miss a pair (recall, measured by `benchmarks/corpus.py`). Passages linked by verified pairs form
 a group; groups over (nearly) the same documents are one copied text and are merged.
+
+Identical copies are one document (its id hashes the text), seen from several outlets: the store
+keeps each outlet, url and date as a sighting. A group lists such a document once per sighting
+(so the same id can appear with several outlets), in the one group that is about it (its home:
+see `_with_copies`); a document seen from two or more outlets that shares no text with any other
+document is a group of its own, its passages being the shared text.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -20,7 +26,16 @@ import numpy.typing as npt
 
 from propscope.corpus import _text
 from propscope.corpus._unionfind import UnionFind
-from propscope.corpus.index import DocMeta, LoadedIndex, fetch_texts, load_index, update_index
+from propscope.corpus.index import (
+    DocMeta,
+    LoadedIndex,
+    Sightings,
+    fetch_texts,
+    load_index,
+    load_sightings,
+    publication_order,
+    update_index,
+)
 from propscope.store import Store
 
 # A verified copy shares at least half of its 4-word shingles: a passage reposted with a few
@@ -34,13 +49,14 @@ PASSAGE_JACCARD = 0.5
 ALIGN_FLOOR = 0.25
 ALIGNED_RATIO = 0.8
 DUPLICATE_JACCARD = 0.8  # whole documents: a repost with its own header/footer still scores > 0.8
-# Passage groups whose document sets overlap this much (Jaccard) are one copied article.
+# Passage groups whose document sets overlap this much (Jaccard) are one copied article; the same
+# share of a group's sightings makes it the home of a copied document (`_with_copies`).
 GROUP_MERGE = 0.5
 
 
 @dataclass(frozen=True)
 class ReuseGroup:
-    """Documents that share a passage, ordered by publication (undated ones last)."""
+    """Documents (one entry per sighting) that share a passage, by publication, undated last."""
 
     passage: str
     documents: tuple[DocMeta, ...]
@@ -116,17 +132,18 @@ def find_reuse(
         The groups, most outlets first, and index figures.
     """
     hashed = update_index(store, on_progress)
+    seen = load_sightings(store)
     passages = load_index(store, "passage")
-    groups, stats = _groups(store, passages, threshold, merge=True)
+    groups, stats = _groups(store, passages, threshold, seen, merge=True)
     whole = load_index(store, "document")
-    duplicates, _ = _groups(store, whole, duplicate_threshold, merge=False)
+    duplicates, _ = _groups(store, whole, duplicate_threshold, seen, merge=False)
     return ReuseReport(
         groups, duplicates, len(whole), len(passages), hashed, passages.nbytes + whole.nbytes, stats
     )
 
 
 def _groups(
-    store: Store, index: LoadedIndex, threshold: float, merge: bool
+    store: Store, index: LoadedIndex, threshold: float, seen: Sightings, merge: bool
 ) -> tuple[list[ReuseGroup], dict[str, int]]:
     linker = _Linker(store, index, threshold)
     for bucket in _buckets(index):
@@ -135,6 +152,7 @@ def _groups(
     if merge:
         components = _merge_by_documents(index, components)
     groups = [_group(index, rows, linker) for rows in components]
+    groups = _with_copies(store, groups, seen, whole=not merge)
     groups.sort(key=lambda g: (-len(g.outlets), -len(g.documents), g.first.id))
     return groups, {"candidates": len(linker.hashes), "verified_pairs": linker.checked}
 
@@ -242,17 +260,74 @@ def _merge_by_documents(index: LoadedIndex, components: list[list[int]]) -> list
     return list(merged.values())
 
 
-def _published_order(doc: DocMeta) -> tuple[bool, datetime, str]:
-    return (doc.published_at is None, doc.published_at or datetime.min, doc.id)
-
-
 def _group(index: LoadedIndex, rows: list[int], linker: _Linker) -> ReuseGroup:
     """A group: its documents by publication, and the shared text as the first publisher has it."""
     by_doc: dict[int, list[int]] = defaultdict(list)
     for row in rows:
         by_doc[int(index.doc[row])].append(row)
-    docs = sorted((index.docs[d] for d in by_doc), key=_published_order)
+    docs = sorted((index.docs[d] for d in by_doc), key=publication_order)
     first = next(d for d in by_doc if index.docs[d].id == docs[0].id)
     passage = "\n\n".join(linker.texts[r] for r in sorted(by_doc[first], key=lambda r: int(index.start[r])))
     similarity = min(linker.similarity.get(linker.sets.find(r), 1.0) for r in rows)
     return ReuseGroup(passage, tuple(docs), similarity)
+
+
+def _with_copies(store: Store, groups: list[ReuseGroup], seen: Sightings, whole: bool) -> list[ReuseGroup]:
+    """List each document seen more than once by sighting, in the group that is about it.
+
+    Its home is the group where its sightings are at least GROUP_MERGE of all the group's entries
+    (the test that merges passage groups, counting sightings instead of documents; a
+    whole-document group holds a document at most once, so there any group is home). Elsewhere,
+    e.g. in an outlet footer's group, it stays one entry, its earliest sighting: else an article
+    copied whole would make its footer a second campaign. A document seen from two or more
+    outlets without a home is a group of its own.
+    """
+    homes = _homes(groups, seen, 0.0 if whole else GROUP_MERGE)
+    spread = [_spread(group, position, homes, seen) for position, group in enumerate(groups)]
+    alone = sorted(doc_id for doc_id, metas in seen.items() if doc_id not in homes and _outlets(metas) > 1)
+    return spread + _own_groups(store, alone, seen, whole)
+
+
+def _homes(groups: list[ReuseGroup], seen: Sightings, floor: float) -> dict[str, int]:
+    """Document id -> position of the group where its sightings weigh most (at least `floor`)."""
+    best: dict[str, tuple[float, int]] = {}
+    for position, group in enumerate(groups):
+        copied = [d.id for d in group.documents if d.id in seen]
+        total = sum(len(seen.get(d.id, (d,))) for d in group.documents) if copied else 0
+        for doc_id in copied:
+            share = len(seen[doc_id]) / total
+            if share >= floor and share > best.get(doc_id, (-1.0, 0))[0]:
+                best[doc_id] = (share, position)
+    return {doc_id: position for doc_id, (_, position) in best.items()}
+
+
+def _spread(group: ReuseGroup, position: int, homes: dict[str, int], seen: Sightings) -> ReuseGroup:
+    if not any(d.id in seen for d in group.documents):
+        return group
+    entries = [
+        entry for doc in group.documents for entry in _entries(doc, homes.get(doc.id) == position, seen)
+    ]
+    return ReuseGroup(group.passage, tuple(sorted(entries, key=publication_order)), group.similarity)
+
+
+def _entries(doc: DocMeta, home: bool, seen: Sightings) -> tuple[DocMeta, ...]:
+    copies = seen.get(doc.id)
+    if copies is None:
+        return (doc,)
+    return copies if home else copies[:1]
+
+
+def _outlets(metas: tuple[DocMeta, ...]) -> int:
+    return len({m.outlet for m in metas if m.outlet})
+
+
+def _own_groups(store: Store, ids: list[str], seen: Sightings, whole: bool) -> list[ReuseGroup]:
+    """A group per document copied whole by several outlets: identical copies, similarity 1."""
+    texts = sorted(fetch_texts(store, ids))
+    return [ReuseGroup(_own_passage(text, whole), seen[doc_id], 1.0) for doc_id, text in texts]
+
+
+def _own_passage(text: str, whole: bool) -> str:
+    """As other groups show it: the whole text, or its passages (all are shared) in reading order."""
+    parts = [] if whole else [text[p.start : p.end] for p in _text.passages(text)]
+    return "\n\n".join(parts) or text

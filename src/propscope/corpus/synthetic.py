@@ -6,7 +6,10 @@ For tests and `benchmarks/corpus.py`: every word is generated here from small in
 - slow reuse: a passage copied by several outlets over weeks (reuse, but not coordinated);
 - syndication: a passage shared by two outlets (reuse, below the campaign minimum);
 - paraphrase decoys: one story retold in fresh words by several outlets within an hour (not reuse);
-- outlet footers: the same boilerplate paragraph under every article of an outlet.
+- outlet footers: the same boilerplate paragraph under every article of an outlet;
+- identical copies (only when asked for): one whole article republished byte for byte by several
+  outlets within a few hours, so all copies are one document id and only the store's sightings
+  tell the outlets apart.
 """
 
 from __future__ import annotations
@@ -127,7 +130,7 @@ _EDITS = ("reportedly", "allegedly", "officially", "now", "again", "also", "stil
 class Plant:
     """One planted shared passage and who published it."""
 
-    kind: str  # campaign | slow | syndication | decoy | footer
+    kind: str  # campaign | slow | syndication | decoy | footer | identical
     passage: str  # empty for decoys: each outlet tells `story` in its own words
     documents: list[str] = field(default_factory=list)  # record urls, first publisher first
     outlets: list[str] = field(default_factory=list)
@@ -198,7 +201,9 @@ class _Options:
     edit_rate: float = 0.03
 
 
-def generate(documents: int = 1000, outlets: int = 20, campaigns: int = 10, seed: int = 7) -> Corpus:
+def generate(
+    documents: int = 1000, outlets: int = 20, campaigns: int = 10, seed: int = 7, identical: int = 0
+) -> Corpus:
     """A corpus of about `documents` articles with `campaigns` planted campaigns (and decoys).
 
     Args:
@@ -207,6 +212,8 @@ def generate(documents: int = 1000, outlets: int = 20, campaigns: int = 10, seed
         campaigns: planted coordinated campaigns; slow reuse, syndication pairs and paraphrase
             decoys are planted in proportion (half as many each).
         seed: the same seed gives the same corpus.
+        identical: campaigns of byte-identical copies to plant as well (3-6 outlets within six
+            hours each); 0 leaves the corpus of a seed exactly as it was before they existed.
     """
     options = _Options(documents, outlets, campaigns, seed)
     rng = random.Random(seed)
@@ -223,6 +230,10 @@ def generate(documents: int = 1000, outlets: int = 20, campaigns: int = 10, seed
                 body = writer.edit(plant.passage, options.edit_rate)
             records.append(_article(writer, outlet, when, footers[outlet], inserted=body))
             plant.documents.append(records[-1]["url"])
+    copied = [_identical(writer, names, footers, options) for _ in range(identical)]
+    for plant, copies in copied:
+        plants.append(plant)
+        records.extend(copies)
     while len(records) < documents:
         outlet = rng.choice(names)
         when = options.start + timedelta(seconds=rng.uniform(0, options.days * 86400))
@@ -252,6 +263,27 @@ def _plan(writer: _Writer, names: list[str], options: _Options) -> list[Plant]:
     return plants
 
 
+def _identical(
+    writer: _Writer, names: list[str], footers: dict[str, str], options: _Options
+) -> tuple[Plant, list[dict[str, Any]]]:
+    """One article, footer and all, republished unchanged by 3-6 outlets within six hours."""
+    rng = writer.rng
+    outlets = rng.sample(names, min(rng.randint(3, 6), len(names)))
+    start = options.start + timedelta(seconds=rng.uniform(0, (options.days - 35) * 86400))
+    times = [start + timedelta(seconds=o) for o in sorted(rng.uniform(0, 6 * 3600) for _ in outlets)]
+    original = _article(writer, outlets[0], times[0], footers[outlets[0]])
+    copies = [original] + [
+        original | {"outlet": o, "url": f"https://{o}/news/{rng.getrandbits(48):012x}"} | _stamp(when)
+        for o, when in zip(outlets[1:], times[1:], strict=True)
+    ]
+    plant = Plant("identical", original["text"], [c["url"] for c in copies], outlets, times)
+    return plant, copies
+
+
+def _stamp(when: datetime) -> dict[str, str]:
+    return {"published": when.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
 def _article(writer: _Writer, outlet: str, when: datetime, footer: str, inserted: str = "") -> dict[str, Any]:
     rng = writer.rng
     paragraphs = [writer.paragraph(rng.randint(2, 4)) for _ in range(rng.randint(3, 6))]
@@ -263,5 +295,5 @@ def _article(writer: _Writer, outlet: str, when: datetime, footer: str, inserted
         "text": "\n\n".join([*paragraphs, footer]),
         "outlet": outlet,
         "url": f"https://{outlet}/news/{number:012x}",
-        "published": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **_stamp(when),
     }

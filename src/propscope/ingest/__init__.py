@@ -7,7 +7,8 @@
 One bad input never stops a batch: every error an input raises becomes an `IngestFailure`
 (source, code, message) in the stream, after the documents it did yield. Within one run a
 document whose id (hash of its normalised text) was already seen is not yielded again: it is
-reported as an `IngestFailure` with code E019 and `duplicate == True`, naming the first source.
+reported as an `IngestFailure` with code E019 and `duplicate == True`, naming the first source;
+its `document` holds the copy as read (its outlet, url and publication are a sighting to keep).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ class _Run:
             self._seen[item.id] = source
             return item
         message = IngestError.E_DUPLICATE.format(source=source, first=first, id=item.id)
-        return IngestFailure(source, DUPLICATE, message, IngestError(message, source))
+        return IngestFailure(source, DUPLICATE, message, IngestError(message, source), document=item)
 
     def read(self, source: str) -> Items:
         """Items from one source; whatever it raises becomes a failure, and the run goes on."""
@@ -200,7 +201,7 @@ def iter_documents(
 
     Yields:
         Documents and IngestFailures in input order; a repeated document (same id in this run)
-        comes as an IngestFailure with code E019 and `duplicate == True`.
+        comes as an IngestFailure with code E019, `duplicate == True` and the copy as `document`.
     """
     run = _Run(options or IngestOptions(), fetcher, stdin)
     try:

@@ -20,13 +20,16 @@ class IngestFailure:
     """One input (or one record of it) that did not become a Document; the batch went on.
 
     `code` is the catalogue code (E010…E033); duplicates within a run carry E019 and set
-    `duplicate`, so callers can report them without counting them as errors.
+    `duplicate`, so callers can report them without counting them as errors. A duplicate keeps
+    the `document` it was read as: the same text from another outlet is the same document id,
+    but still a sighting the store must record (`Store.record_sightings`).
     """
 
     source: str
     code: str
     message: str
     error: IngestError | None = field(default=None, compare=False, repr=False)
+    document: Document | None = field(default=None, compare=False, repr=False)
 
     @property
     def duplicate(self) -> bool:

@@ -4,6 +4,6 @@
 `store.py` for the upsert, versioning and transaction guarantees.
 """
 
-from propscope.store.store import DocumentSummary, FailureLike, Store, StoredFailure
+from propscope.store.store import DocumentSummary, FailureLike, Sighting, Store, StoredFailure
 
-__all__ = ["DocumentSummary", "FailureLike", "Store", "StoredFailure"]
+__all__ = ["DocumentSummary", "FailureLike", "Sighting", "Store", "StoredFailure"]

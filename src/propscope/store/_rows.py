@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -59,6 +60,30 @@ def document_row(doc: Document, now: datetime) -> JSON:
         "meta": dict(doc.meta),
         "created_at": now,
         "updated_at": now,
+    }
+
+
+def origin_hash(outlet: str | None, url: str | None, published: str | None) -> str:
+    """What makes two sightings of a document the same: SHA-256 of (outlet, url, published).
+
+    Migration 0005 backfills with a frozen copy of this function: changing it would make every
+    later ingest of an already stored document look like a new sighting.
+    """
+    key = json.dumps([outlet, url, published], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def sighting_row(doc: Document, now: datetime) -> JSON:
+    """The `sightings` row saying where and when `doc` (as ingested) was published."""
+    return {
+        "document_id": doc.id,
+        "outlet": doc.outlet,
+        "url": doc.url,
+        "published": doc.published,
+        "published_at": parse_moment(doc.published),
+        "source": doc.source,
+        "origin_hash": origin_hash(doc.outlet, doc.url, doc.published),
+        "seen_at": now,
     }
 
 

@@ -10,8 +10,12 @@ Portability choices, so both backends return the same rows:
   reading for range queries and sorting (NULL when the string is not a parseable date);
 - payloads are plain `JSON` (json on PostgreSQL, text on SQLite).
 
-Later issues add tables by new migrations (0003 API tokens, 0004 reuse index), never by
-editing an applied one; each table is declared here too, so the drift test sees it.
+Later issues add tables by new migrations (0003 API tokens, 0004 reuse index, 0005 sightings),
+never by editing an applied one; each table is declared here too, so the drift test sees it.
+
+A document is keyed by its text, so the same article published by several outlets is one row of
+`documents` (holding the metadata of its first sighting) and one row of `sightings` per outlet,
+url and publication time it was seen with: reuse and coordination count outlets over sightings.
 """
 
 from __future__ import annotations
@@ -161,6 +165,32 @@ class ReuseSignatureRow(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class SightingRow(Base):
+    """One place a document was seen: an outlet, url and publication time it came with.
+
+    Byte-identical copies share one `documents` row (the id hashes the text), so this is where
+    the other outlets of a copy-paste campaign are kept. `origin_hash` is the SHA-256 of
+    (outlet, url, published) (`_rows.origin_hash`): unique per document, so re-ingesting a file
+    adds nothing, and NULLs cannot defeat the key (a NULL is never equal to another in a UNIQUE
+    constraint, on SQLite and PostgreSQL alike). Created (and backfilled) by migration 0005.
+    """
+
+    __tablename__ = "sightings"
+    __table_args__ = (UniqueConstraint("document_id", "origin_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("documents.id", ondelete="CASCADE")
+    )
+    outlet: Mapped[str | None] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(Text)
+    published: Mapped[str | None] = mapped_column(String(64))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    source: Mapped[str | None] = mapped_column(Text)
+    origin_hash: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 documents = Base.metadata.tables["documents"]
 analyses = Base.metadata.tables["analyses"]
 technique_spans = Base.metadata.tables["technique_spans"]
@@ -168,3 +198,4 @@ errors = Base.metadata.tables["errors"]
 
 api_tokens = Base.metadata.tables["api_tokens"]
 reuse_signatures = Base.metadata.tables["reuse_signatures"]
+sightings = Base.metadata.tables["sightings"]

@@ -2,7 +2,10 @@
 
 Guarantees the rest of propscope builds on:
 - documents are upserted by id: saving the same document twice changes nothing, and a later save
-  fills in metadata that was missing (the text itself is never rewritten: spans point into it);
+  only fills in metadata that is still missing, so a document keeps the metadata it was first
+  stored with (the text itself is never rewritten: spans point into it);
+- every save also records a sighting (outlet, url, published) per document, once: a copy of a
+  stored text from another outlet, which has the same id, is kept there instead of being lost;
 - analyses are kept per analyser name *and* version: a newer version adds a row, re-running the
   same version replaces only its own row, and `get` shows the most recently saved version of
   each analyser;
@@ -40,7 +43,7 @@ from propscope.config import default_db_url
 from propscope.document import Document, Result
 from propscope.errors import StoreError
 from propscope.store import _engine, _rows
-from propscope.store.schema import analyses, documents, errors, technique_spans
+from propscope.store.schema import analyses, documents, errors, sightings, technique_spans
 
 CHUNK = 500  # ids per IN (...) clause: well under SQLite's bound-parameter limit
 EXPORT_PAGE = 200  # documents per query while exporting, to keep memory flat
@@ -68,6 +71,19 @@ class StoredFailure:
     message: str
     job: str | None
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One outlet, url and publication time a document was seen with, and when it first was."""
+
+    document_id: str
+    outlet: str | None
+    url: str | None
+    published: str | None
+    published_at: datetime | None
+    source: str | None
+    seen_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +148,12 @@ class Store:
 
     # --- writing -------------------------------------------------------------------------------
 
-    def save(self, results: Sequence[Result], produced: Mapping[str, Sequence[str]] | None = None) -> int:
+    def save(
+        self,
+        results: Sequence[Result],
+        produced: Mapping[str, Sequence[str]] | None = None,
+        sighted: bool = True,
+    ) -> int:
         """Store documents and their analyses, all or nothing.
 
         Args:
@@ -141,6 +162,8 @@ class Store:
                 used to file each layer under the analyser that made it. Without it an analyser
                 owns the layer named like it ("techniques" -> techniques), and layers nobody
                 claims go to the last analyser.
+            sighted: record each document's outlet, url and publication as a sighting. False
+                for documents read back from the store (batch workers): nothing new was seen.
 
         Returns:
             The number of results saved. Raises StoreError (E304, E306, E307, E309); then
@@ -152,15 +175,41 @@ class Store:
         with self._write() as conn:
             _reconcile_texts(conn, [r.document for r in batch if r.analyzers])
             _upsert_documents(conn, [r.document for r in batch], now)
+            if sighted:
+                _insert_sightings(conn, [r.document for r in results], now)
             _upsert_analyses(conn, rows)
         return len(results)
 
     def save_documents(self, docs: Sequence[Document]) -> int:
         """Store documents without analyses (plain ingest); same upsert rules as `save`."""
-        batch = list({doc.id: doc for doc in docs}.values())
+        first: dict[str, Document] = {}
+        for doc in docs:  # copies of one text in the batch: the first one seen is the document
+            first.setdefault(doc.id, doc)
+        batch = list(first.values())
+        now = _rows.utcnow()
         with self._write() as conn:
-            _upsert_documents(conn, batch, _rows.utcnow())
+            _upsert_documents(conn, batch, now)
+            _insert_sightings(conn, docs, now)
         return len(docs)
+
+    def record_sightings(self, docs: Sequence[Document]) -> int:
+        """Record where already stored documents were seen again, e.g. ingest's skipped duplicates.
+
+        The stored document and its metadata stay as they are; only `sightings` grows, by one row
+        per new (outlet, url, published) of a document (a known one is left alone, so this is
+        idempotent). Documents that are not in the store are skipped: their first copy failed.
+
+        Returns:
+            How many of `docs` are stored, i.e. have their sighting recorded now or before.
+        """
+        ids = {doc.id for doc in docs}
+        if not ids:
+            return 0
+        with self._write() as conn:
+            stored = {r[0] for r in _in_chunks(conn, select(documents.c.id), documents.c.id, sorted(ids))}
+            known = [doc for doc in docs if doc.id in stored]
+            _insert_sightings(conn, known, _rows.utcnow())
+        return len(known)
 
     def record_errors(self, failures: Iterable[FailureLike], job: str | None = None) -> int:
         """Keep per-document failures, so a batch can report them and a later run retry them."""
@@ -270,6 +319,14 @@ class Store:
                 for r in conn.execute(statement)
             ]
 
+    def sightings(self, id_or_prefix: str) -> builtins.list[Sighting]:
+        """Where a document was seen, first seen first (E301/E302 as for `get`)."""
+        doc_id = self.resolve(id_or_prefix)
+        columns = [sightings.c[name] for name in Sighting.__slots__]
+        query = select(*columns).where(sightings.c.document_id == doc_id).order_by(sightings.c.id)
+        with self.engine.connect() as conn:
+            return [Sighting(**row._mapping) for row in conn.execute(query)]
+
     def iter_results(self) -> Iterator[Result]:
         """Every document with its merged analyses, by id, a page at a time (for export)."""
         after = ""
@@ -327,7 +384,9 @@ _SUMMARY_COLUMNS = (
 )
 
 
-# A later save fills in metadata an earlier one lacked, but never blanks it out.
+# A later save fills in metadata an earlier one lacked, but never blanks it out or replaces it:
+# a copy of the same text from another outlet must not take over the first one's metadata (it is
+# kept as a sighting instead).
 _KEEP_IF_MISSING = (
     "title",
     "author",
@@ -407,12 +466,22 @@ def _upsert_documents(conn: Connection, docs: Sequence[Document], now: datetime)
         return
     statement = _insert(conn, documents)
     new = statement.excluded
-    changes = {name: func.coalesce(new[name], documents.c[name]) for name in _KEEP_IF_MISSING}
+    changes = {name: func.coalesce(documents.c[name], new[name]) for name in _KEEP_IF_MISSING}
     changes["updated_at"] = new.updated_at
     conn.execute(
         statement.on_conflict_do_update(index_elements=[documents.c.id], set_=changes),
         [_rows.document_row(doc, now) for doc in docs],
     )
+
+
+def _insert_sightings(conn: Connection, docs: Iterable[Document], now: datetime) -> None:
+    """One row per new (document, outlet, url, published); those already recorded are skipped."""
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for doc in docs:  # one statement must not insert the same key twice; the first one seen wins
+        row = _rows.sighting_row(doc, now)
+        rows.setdefault((row["document_id"], row["origin_hash"]), row)
+    if rows:
+        conn.execute(_insert(conn, sightings).on_conflict_do_nothing(), list(rows.values()))
 
 
 def _upsert_analyses(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
