@@ -14,7 +14,7 @@ from propscope.eval.checkworthy import eval_checkworthy_command, f1_scores, read
 TEXT = (
     "On Tuesday, the defence minister said that 4,000 troops had crossed the border overnight. "
     "According to the central bank, inflation rose to 12 percent in March. "
-    "The opposition leader described the vote as “rigged from start to finish”. "
+    "The opposition leader described the vote as “rigged by the ruling party, with 200,000 fake ballots”. "
     "Thank you all for coming."
 )
 
@@ -93,16 +93,35 @@ def test_eval_checkworthy_command(tmp_path: Path) -> None:
     assert read_tsv(tsv)[2].text.startswith("We cut taxes")
 
 
-def test_dev_test_f1_floor() -> None:
+@pytest.mark.parametrize(("scorer", "floor"), [("claims", 0.74), ("claims_fast", 0.75)])
+def test_dev_test_f1_floor(scorer: str, floor: float) -> None:
     path = SHARED_CT24 / "CT24_checkworthy_english_dev-test.tsv"
     if not path.is_file():
         pytest.skip(f"CheckThat! 2024 dev-test not found at {path} (shared/data)")
-    report = json.loads(eval_checkworthy_command(path, True, None))
+    report = json.loads(eval_checkworthy_command(path, True, None, scorer))
     assert report["n"] == 318
-    assert report["f1"] >= 0.74  # 0.771 measured at release; see models/claims/MODEL_CARD.md
+    assert report["f1"] >= floor  # release figures in models/claims/MODEL_CARD.md
 
 
-def test_fast_head_shares_the_sentence_embeddings() -> None:
+def test_fast_head_reuses_the_narratives_embeddings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Narratives then claims: the sentences are encoded once, by the narratives' pass."""
+    from propscope.analyzers.narratives import NarrativesAnalyzer
+    from propscope.models import encoder
+
+    narratives = NarrativesAnalyzer()
+    encoder.clear_embeddings()
+    narratives.analyze([Document(TEXT)])
+    calls: list[int] = []
+    real_run = encoder.OnnxModel.run
+    monkeypatch.setattr(encoder.OnnxModel, "run", lambda self, texts, *a: calls.append(len(texts)) or real_run(self, texts, *a))
+    from propscope.analyzers.claims import FastClaimsAnalyzer
+
+    result = FastClaimsAnalyzer().analyze([Document(TEXT)])[0]
+    assert sum(calls) <= 1  # at most a short line narratives skip (MIN_WORDS differs by one)
+    assert any(c.text.startswith("On Tuesday") for c in result.claims)
+
+
+def test_fast_analyser_is_registered_and_agrees_on_the_obvious() -> None:
     from propscope.analyzers.claims import FastClaimsAnalyzer
     from propscope.registry import Analyzer
 

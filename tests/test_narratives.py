@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -165,3 +166,15 @@ def test_labelled_set_f1_floor(analyzer: NarrativesAnalyzer) -> None:
         fn += row["narrative"] != "none" and predicted != row["narrative"]
     f1 = 2 * tp / (2 * tp + fp + fn)
     assert f1 >= 0.75  # 0.791 at release (benchmarks/results/narratives.json)
+
+
+def test_embedding_more_texts_than_the_cache_holds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from propscope.models import encoder
+
+    texts = [f"Sentence number {n} about the harbour strike." for n in range(5)]
+    one_by_one = np.stack([encoder.embed([t])[0] for t in texts])
+    encoder.clear_embeddings()
+    monkeypatch.setattr(encoder, "EMBED_CACHE_SIZE", 2)
+    together = encoder.embed(texts)
+    assert together.shape == (5, 384)
+    assert np.allclose(together, one_by_one, atol=0.05)  # int8 activations vary a little with the batch

@@ -121,3 +121,26 @@ def test_stats_on_wordless_text(text: str) -> None:
     stats = text_stats(text)
     assert stats["words"] == 0
     assert stats["flesch_kincaid_grade"] is None
+
+
+class Prepared(UpperWords):
+    """Records when the pipeline asks it to prepare and when it analyses."""
+
+    def __init__(self, name: str, log: list[str]) -> None:
+        self.name, self.log = name, log
+
+    def prepare(self, docs: Sequence[Document]) -> None:
+        self.log.append(f"prepare {self.name} {len(docs)}")
+
+    def analyze(
+        self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None
+    ) -> list[Annotations]:
+        self.log.append(f"analyze {self.name}")
+        return [Annotations() for _ in docs]
+
+
+def test_every_prepare_runs_before_the_first_analyser() -> None:
+    log: list[str] = []
+    pipeline = Pipeline([StatsAnalyzer(), Prepared("a", log), Prepared("b", log)])
+    pipeline.analyze_batch([Document("One text."), Document("Another text.")])
+    assert log == ["prepare a 2", "prepare b 2", "analyze a", "analyze b"]

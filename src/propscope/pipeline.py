@@ -43,6 +43,10 @@ class Pipeline:
         """Every analyser over the whole batch, so model calls batch across documents."""
         layers = [Annotations() for _ in docs]
         for analyzer in self.analyzers:
+            prepare = getattr(analyzer, "prepare", None)
+            if prepare is not None:
+                prepare(docs)  # start background work before the first analyser runs
+        for analyzer in self.analyzers:
             found = analyzer.analyze(docs, layers)
             if len(found) != len(docs):
                 message = AnalyzerError.E_OUTPUT.format(name=analyzer.name, got=len(found), want=len(docs))

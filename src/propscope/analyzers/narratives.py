@@ -65,6 +65,10 @@ class NarrativesAnalyzer:
         self.threshold = threshold
         self.matcher = Matcher.build(load_catalogue())
 
+    def prepare(self, docs: Sequence[Document]) -> None:
+        """Start the shared spaCy parse while earlier analysers run."""
+        _spacy.prefetch([d.text for d in docs])
+
     def analyze(
         self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None
     ) -> list[Annotations]:

@@ -1,20 +1,30 @@
 """CheckThat! 2024 Task 1 (check-worthiness) scoring: `propscope eval checkworthy`.
 
 Reads a CheckThat!-format TSV (`Sentence_id<TAB>Text<TAB>class_label`, CSV-style quoting),
-scores every sentence with the bundled claims model and reports F1 of the positive (`Yes`)
-class, the lab's ranking metric.
+scores every sentence with a bundled check-worthiness scorer (the default `claims` model, or
+the `claims_fast` head) and reports F1 of the positive (`Yes`) class, the lab's
+ranking metric.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from propscope.errors import IngestError
 from propscope.models import encoder
+
+# Each scorer with its dev-tuned threshold; keys are the analyser names.
+SCORERS: dict[str, tuple[Callable[[Sequence[str]], np.ndarray], Callable[[], dict[str, Any]]]] = {
+    "claims": (encoder.checkworthiness, lambda: encoder.claims_model().config),
+    "claims_fast": (encoder.checkworthiness_fast, lambda: encoder.claims_head().config),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,16 +57,21 @@ def f1_scores(gold: Sequence[bool], predicted: Sequence[bool]) -> dict[str, floa
     return {"f1": round(f1, 4), "precision": round(precision, 4), "recall": round(recall, 4)}
 
 
-def predict(texts: Sequence[str], threshold: float | None = None) -> list[bool]:
-    """Check-worthy or not, at the model's tuned threshold unless one is given."""
-    cut = float(encoder.claims_model().config["threshold"]) if threshold is None else threshold
-    return [bool(p >= cut) for p in encoder.checkworthiness(texts)]
+def predict(
+    texts: Sequence[str], threshold: float | None = None, scorer: str = "claims"
+) -> list[bool]:
+    """Check-worthy or not, at the scorer's tuned threshold unless one is given."""
+    score, config = SCORERS[scorer]
+    cut = float(config()["threshold"]) if threshold is None else threshold
+    return [bool(p >= cut) for p in score(texts)]
 
 
-def evaluate(path: Path, threshold: float | None = None) -> tuple[dict[str, float], list[bool]]:
+def evaluate(
+    path: Path, threshold: float | None = None, scorer: str = "claims"
+) -> tuple[dict[str, float], list[bool]]:
     """Scores ({"f1", "precision", "recall", "n"}) and predictions for one labelled file."""
     rows = read_tsv(path)
-    predicted = predict([r.text for r in rows], threshold)
+    predicted = predict([r.text for r in rows], threshold, scorer)
     gold = [bool(r.label) for r in rows]
     report: dict[str, float] = {**f1_scores(gold, predicted), "n": len(rows)}
     return report, predicted
@@ -68,18 +83,21 @@ def write_predictions(path: Path, rows: Sequence[Row], predicted: Sequence[bool]
     path.write_text("".join(lines), encoding="utf-8")
 
 
-def eval_checkworthy_command(tsv: Path, json_out: bool, predictions_out: Path | None) -> str:
+def eval_checkworthy_command(
+    tsv: Path, json_out: bool, predictions_out: Path | None, scorer: str = "claims"
+) -> str:
     """What `propscope eval checkworthy --tsv FILE [--json] [--predictions-out FILE]` prints.
 
     Args:
         tsv: a CheckThat!-format file with labels.
         json_out: print one JSON object instead of a line of text.
         predictions_out: also write `Sentence_id<TAB>Yes|No` lines there.
+        scorer: `claims` (the default analyser's model) or `claims_fast`.
 
     Returns:
         The text to print: `{"f1", "precision", "recall", "n"}` as JSON, or a readable line.
     """
-    report, predicted = evaluate(tsv)
+    report, predicted = evaluate(tsv, scorer=scorer)
     if predictions_out is not None:
         write_predictions(predictions_out, read_tsv(tsv), predicted)
     if json_out:

@@ -1,8 +1,9 @@
 """Bundled ONNX models of the claims and narratives analysers: load once, run in batches.
 
 Both are all-MiniLM-L6-v2 exported to int8 ONNX by scripts in propscope/training/: `minilm/`
-outputs token embeddings (mean-pooled and L2-normalised here into sentence embeddings), `claims/`
-outputs check-worthiness logits. Texts are sorted by length before batching so that padding
+outputs token embeddings (mean-pooled and L2-normalised here into sentence embeddings, which the
+narratives matcher and the fast check-worthiness head share), `claims/` holds that head and the
+fine-tuned check-worthiness classifier with logits of its own. Texts are sorted by length before batching so that padding
 stays short; results come back in input order.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -90,40 +92,68 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     """
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
-    missing = list(dict.fromkeys(t for t in texts if t not in _embedded))
+    found = {t: _embedded[t] for t in texts if t in _embedded}
+    missing = list(dict.fromkeys(t for t in texts if t not in found))
     if missing:
-        for text, vector in zip(missing, sentence_encoder().run(missing), strict=True):
-            _embedded[text] = vector
-        while len(_embedded) > EMBED_CACHE_SIZE:
+        found.update(zip(missing, sentence_encoder().run(missing), strict=True))
+        _embedded.update((t, found[t]) for t in missing)
+        while len(_embedded) > EMBED_CACHE_SIZE:  # evict only after `found` holds this call's rows
             _embedded.popitem(last=False)
-    return np.stack([_embedded[t] for t in texts])
+    return np.stack([found[t] for t in texts])
+
+
+def clear_embeddings() -> None:
+    """Forget cached sentence embeddings (benchmarks time the encoder, not the cache)."""
+    _embedded.clear()
+
+
+@dataclass(frozen=True)
+class ClaimHead:
+    """The fast check-worthiness head: one ReLU layer over `embed` (claims/head.npz).
+
+    It reads the sentence embeddings the narratives analyser computes anyway, so check-worthiness
+    costs no encoder pass of its own; head.json holds its dev-tuned threshold and figures.
+    """
+
+    config: dict[str, Any]
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: float
+
+    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
+        hidden = np.maximum(vectors @ self.w1 + self.b1, 0.0)
+        logits = hidden @ self.w2 + self.b2
+        return np.asarray(1.0 / (1.0 + np.exp(-logits)), dtype=np.float32)
 
 
 @cache
-def linear_head() -> dict[str, Any]:
-    """The fast check-worthiness head: logistic regression over `embed` (linear_head.json)."""
-    path = MODELS_DIR / "claims" / "linear_head.json"
-    if not path.is_file():
-        raise AnalyzerError(AnalyzerError.E_MODEL.format(name="claims_fast", path=path))
-    head: dict[str, Any] = json.loads(path.read_text("utf-8"))
-    return head
+def claims_head() -> ClaimHead:
+    """The fast check-worthiness head, loaded once."""
+    folder = MODELS_DIR / "claims"
+    if not (folder / "head.npz").is_file() or not (folder / "head.json").is_file():
+        raise AnalyzerError(AnalyzerError.E_MODEL.format(name="claims_fast", path=folder / "head.npz"))
+    with np.load(folder / "head.npz") as w:
+        weights = {k: np.asarray(w[k], dtype=np.float32) for k in ("w1", "b1", "w2", "b2")}
+    config = json.loads((folder / "head.json").read_text("utf-8"))
+    return ClaimHead(config, weights["w1"], weights["b1"], weights["w2"], float(weights["b2"][0]))
 
 
-def checkworthiness_linear(texts: Sequence[str]) -> np.ndarray:
-    """P(check-worthy) per text from the linear head on sentence embeddings."""
-    head = linear_head()
-    logits = embed(texts) @ np.asarray(head["weights"], dtype=np.float32) + float(head["bias"])
-    return np.asarray(1.0 / (1.0 + np.exp(-logits)), dtype=np.float32)
+def checkworthiness_fast(texts: Sequence[str]) -> np.ndarray:
+    """P(check-worthy) per text from the fast head on the shared sentence embeddings."""
+    if not texts:
+        return np.zeros(0, dtype=np.float32)
+    return claims_head().probabilities(embed(texts))
 
 
 @cache
 def claims_model() -> OnnxModel:
-    """The check-worthiness classifier; config.json holds its tuned threshold."""
+    """The fine-tuned check-worthiness classifier; config.json holds its tuned threshold."""
     return OnnxModel(MODELS_DIR / "claims", "claims")
 
 
 def checkworthiness(texts: Sequence[str]) -> np.ndarray:
-    """P(check-worthy) per text."""
+    """P(check-worthy) per text from the fine-tuned classifier (an encoder pass of its own)."""
     if not texts:
         return np.zeros(0, dtype=np.float32)
     logits = np.stack(claims_model().run(texts))
