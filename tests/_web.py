@@ -7,6 +7,7 @@ no model files and run in milliseconds; its spans overlap on purpose.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,11 +59,13 @@ def _claims(text: str) -> tuple[Claim, ...]:
     return tuple(claims)
 
 
-def _entities(text: str) -> tuple[Entity, ...]:
+def _entities(text: str, techniques: Sequence[TechniqueSpan]) -> tuple[Entity, ...]:
     mentions = tuple(Span.of(text, m.start(), m.end()) for m in re.finditer("Ruritania", text))
     if not mentions:
         return ()
-    return (Entity("Ruritania", "GPE", mentions, {"blamed": len(mentions)}, "blamed"),)
+    reach = [(a, b) for a, b in _sentences(text) if any(a <= m.start < b for m in mentions)]
+    near = Counter(t.technique for t in techniques if any(a <= t.start < b for a, b in reach))
+    return (Entity("Ruritania", "GPE", mentions, {"blamed": len(mentions)}, "blamed", near),)
 
 
 def _narratives(text: str) -> tuple[Narrative, ...]:
@@ -73,8 +76,7 @@ def _narratives(text: str) -> tuple[Narrative, ...]:
             evidence.append(Evidence(first, end, text[first:end], 0.72))
     if not evidence:
         return ()
-    return (Narrative("west-colour-revolution", "The West stages colour revolutions", 0.72,
-                      tuple(evidence)),)
+    return (Narrative("west-colour-revolution", "The West stages colour revolutions", 0.72, tuple(evidence)),)
 
 
 class FakeAnalyzer:
@@ -88,10 +90,11 @@ class FakeAnalyzer:
     def analyze(
         self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None
     ) -> list[Annotations]:
-        return [
-            Annotations(_techniques(d.text), _claims(d.text), _entities(d.text), _narratives(d.text))
-            for d in docs
-        ]
+        return [self._one(d.text) for d in docs]
+
+    def _one(self, text: str) -> Annotations:
+        techniques = _techniques(text)
+        return Annotations(techniques, _claims(text), _entities(text, techniques), _narratives(text))
 
 
 def register_fake() -> None:
@@ -102,6 +105,11 @@ def make_app(folder: Path, require_tokens: bool = False, **limits: object):  # t
     """A workbench on a fresh SQLite file, analysing with stats + the fake analyser."""
     register_fake()
     hosts = limits.pop("allowed_hosts", None if require_tokens else Settings.allowed_hosts)
-    settings = Settings(db_url=f"sqlite:///{folder / 'web.db'}", require_tokens=require_tokens,
-                        analyzers=ANALYZERS, allowed_hosts=hosts, **limits)  # type: ignore[arg-type]
+    settings = Settings(
+        db_url=f"sqlite:///{folder / 'web.db'}",
+        require_tokens=require_tokens,
+        analyzers=ANALYZERS,
+        allowed_hosts=hosts,  # type: ignore[arg-type]
+        **limits,  # type: ignore[arg-type]
+    )
     return create_app(require_tokens=require_tokens, settings=settings)

@@ -118,8 +118,45 @@ def test_result_json_has_contract_keys() -> None:
     )
     assert set(data["techniques"][0]) == {"start", "end", "text", "technique", "score"}
     assert set(data["claims"][0]) == {"start", "end", "text", "score", "quote", "speaker", "verb"}
-    assert set(data["entities"][0]) == {"actor", "label", "mentions", "roles", "role"}
+    assert set(data["entities"][0]) == {"actor", "label", "mentions", "roles", "role", "techniques"}
     assert set(data["narratives"][0]) == {"id", "title", "score", "evidence"}
+
+
+@pytest.mark.parametrize(
+    ("techniques", "order"),
+    [
+        ({}, []),
+        ({"Doubt": 1, "Loaded_Language": 3, "Flag-Waving": 1}, ["Loaded_Language", "Doubt", "Flag-Waving"]),
+    ],
+)
+def test_entity_techniques_round_trip_most_frequent_first(
+    techniques: dict[str, int], order: list[str]
+) -> None:
+    entity = Entity("Ukraine", "GPE", (Span(0, 4, "Kyiv"),), {"blamed": 1}, "blamed", techniques)
+    data = json.loads(json.dumps(entity.to_json()))
+    assert list(data["techniques"]) == order
+    assert Entity.from_json(data) == entity
+
+
+@pytest.mark.parametrize("stored", [{}, {"techniques": None}])
+def test_entity_stored_before_techniques_reads_back_with_none(stored: dict[str, object]) -> None:
+    data = {
+        "actor": "Ukraine",
+        "label": "GPE",
+        "mentions": [{"start": 0, "end": 4, "text": "Kyiv"}],
+        "roles": {"blamed": 1},
+        "role": "blamed",
+        **stored,
+    }
+    entity = Entity.from_json(data)
+    assert entity.techniques == {}
+    assert entity.to_json()["techniques"] == {}
+
+
+def test_result_stored_before_actor_techniques_reads_back() -> None:
+    data = _full_result().to_json()
+    del data["entities"][0]["techniques"]
+    assert Result.from_json(data) == _full_result()
 
 
 def test_from_json_rejects_other_schema() -> None:

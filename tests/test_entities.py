@@ -74,6 +74,53 @@ def test_blaming_technique_near_a_mention_casts_blame(analyzer: EntitiesAnalyzer
     assert with_technique.role == "blamed"
 
 
+def _spans(text: str, found: list[tuple[str, str]]) -> Annotations:
+    """Technique spans over the first occurrence of each (fragment, technique)."""
+    spans = []
+    for fragment, technique in found:
+        start = text.index(fragment)
+        spans.append(TechniqueSpan(start, start + len(fragment), fragment, technique, 0.9))
+    return Annotations(techniques=tuple(spans))
+
+
+@pytest.mark.parametrize(
+    ("text", "found", "expected"),
+    [
+        (
+            "The Kyiv junta launched a brutal crackdown on Monday.",
+            [("Kyiv junta", "Name_Calling,Labeling"), ("brutal", "Loaded_Language")],
+            {"Loaded_Language": 1, "Name_Calling,Labeling": 1},
+        ),
+        (  # another sentence, beyond the window
+            "Kyiv sent a delegation to the talks in Geneva. Critics called the plan a disgraceful farce.",
+            [("disgraceful farce", "Loaded_Language")],
+            {},
+        ),
+        (  # another sentence, within 40 characters: the sentence cut still holds
+            "The delegation met Kyiv. Vile liars, all of them.",
+            [("Vile liars", "Name_Calling,Labeling")],
+            {},
+        ),
+        (  # the same sentence, beyond the window
+            "Kyiv sent a delegation to the long-planned peace talks, a disgraceful farce.",
+            [("disgraceful farce", "Loaded_Language")],
+            {},
+        ),
+        (  # two mentions near the same two spans: each span counts once
+            "Ukraine and Kyiv are run by a corrupt clique.",
+            [("corrupt", "Loaded_Language"), ("clique", "Loaded_Language")],
+            {"Loaded_Language": 2},
+        ),
+    ],
+)
+def test_techniques_on_or_near_an_actor(
+    analyzer: EntitiesAnalyzer, text: str, found: list[tuple[str, str]], expected: dict[str, int]
+) -> None:
+    entity = _actors(analyzer, text, _spans(text, found))["Ukraine"]
+    assert entity.techniques == expected
+    assert entity.to_json()["techniques"] == expected
+
+
 @pytest.mark.parametrize(
     ("blamed", "authority", "expected"),
     [(0, 0, "neutral"), (2, 1, "blamed"), (1, 3, "authority"), (2, 2, "neutral")],
@@ -86,7 +133,7 @@ def test_dominant_role(blamed: int, authority: int, expected: str) -> None:
 
 def test_json_contract(analyzer: EntitiesAnalyzer) -> None:
     entity = _actors(analyzer, TEXT)["United States"].to_json()
-    assert set(entity) == {"actor", "label", "mentions", "roles", "role"}
+    assert set(entity) == {"actor", "label", "mentions", "roles", "role", "techniques"}
     assert set(entity["roles"]) == {"blamed", "authority", "neutral"}
 
 

@@ -1,4 +1,4 @@
-"""Output formats: escaping, overlaps, SemEval lines, CSV."""
+"""Output formats: escaping, overlaps, SemEval lines, CSV, the actor table."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import json
 import pytest
 from rich.console import Console
 
-from propscope import Annotations, Document, Result, TechniqueSpan, render
+from propscope import Annotations, Document, Entity, Result, Span, TechniqueSpan, render
 
 HOSTILE = (
     'Click <script>window.__xss=1</script><img src=x onerror="alert(1)"> '
@@ -68,3 +68,42 @@ def test_terminal_view_prints_text_verbatim(text: str) -> None:
     console = Console(record=True, width=200, color_system=None)
     render.print_text([_result(text, [(0, 5, "Doubt")])], console)
     assert text in console.export_text().replace("\n", "")
+
+
+def _with_actor(techniques: dict[str, int]) -> Result:
+    text = "Kyiv, a puppet regime, lies."
+    entity = Entity("Ukraine", "GPE", (Span.of(text, 0, 4),), {"blamed": 1}, "blamed", techniques)
+    return Result(Document(text=text), Annotations(entities=(entity,)))
+
+
+ACTOR_TECHNIQUES = {"Name_Calling,Labeling": 2, "<script>x</script>": 1}
+
+
+@pytest.mark.parametrize(
+    ("techniques", "shown"),
+    [(ACTOR_TECHNIQUES, "Name calling or labelling ×2; <script>x</script> ×1"), ({}, "")],
+)
+def test_terminal_actor_table_lists_techniques(techniques: dict[str, int], shown: str) -> None:
+    console = Console(record=True, width=200, color_system=None)
+    render.print_text([_with_actor(techniques)], console)
+    out = console.export_text()
+    assert "techniques" in out
+    assert shown in out
+
+
+@pytest.mark.parametrize("techniques", [ACTOR_TECHNIQUES])
+def test_html_actor_table_lists_techniques_escaped(techniques: dict[str, int]) -> None:
+    page = render.to_html(_with_actor(techniques))
+    assert "<th>techniques</th>" in page
+    assert "<td>Name calling or labelling ×2; &lt;script&gt;x&lt;/script&gt; ×1</td>" in page
+    assert "<script>x" not in page
+
+
+@pytest.mark.parametrize(
+    ("techniques", "cell"),
+    [(ACTOR_TECHNIQUES, "Ukraine: Name_Calling,Labeling=2 <script>x</script>=1"), ({}, "")],
+)
+def test_csv_lists_techniques_per_actor(techniques: dict[str, int], cell: str) -> None:
+    rows = list(csv.DictReader(io.StringIO(render.to_csv([_with_actor(techniques)]))))
+    assert rows[0]["actors"] == "Ukraine"
+    assert rows[0]["actor_techniques"] == cell

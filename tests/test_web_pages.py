@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from propscope.web.auth import CSRF_COOKIE
 from propscope.web.tokens import create_token
+from propscope.web.views import css_class
 
 pytestmark = pytest.mark.anyio
 BASE = "http://127.0.0.1:8000"
@@ -68,6 +69,21 @@ async def test_form_analyses_and_redirects_to_the_article(client: httpx.AsyncCli
     assert 'href="/narratives/west-colour-revolution"' in page.text
 
 
+@pytest.mark.parametrize(
+    ("technique", "label", "count"), [("Name_Calling,Labeling", "Name calling or labelling", 1)]
+)
+async def test_actor_table_lists_the_techniques_near_each_actor(
+    client: httpx.AsyncClient, technique: str, label: str, count: int
+) -> None:
+    page = await analysed_page(client)
+    twin = (await client.get(f"{page.url.path}.json")).json()
+    assert twin["entities"][0]["techniques"] == {technique: count}
+    cell = re.search(r'<td class="near">(.*?)</td>', page.text)
+    assert cell, "the actor row has a techniques cell"
+    chip = f'<span class="chip {css_class(technique)}" title="{html.escape(technique)}">{label} '
+    assert chip + f'<span class="n">{count}</span>' in cell.group(1)
+
+
 @pytest.mark.parametrize(("query", "shown"), [("technique=Slogans", 1), ("min_score=0.6", 3), ("", 5)])
 async def test_server_side_filters(client: httpx.AsyncClient, query: str, shown: int) -> None:
     page = await analysed_page(client)
@@ -102,8 +118,9 @@ async def test_form_post_needs_the_csrf_token(client: httpx.AsyncClient) -> None
     missing = await client.post("/analyze", data={"text": ARTICLE})
     assert missing.status_code == 403 and "E604" in missing.text
     token = client.cookies.get(CSRF_COOKIE) or ""
-    foreign = await client.post("/analyze", data={"text": ARTICLE, "csrf": token},
-                                headers={"origin": "http://evil.example"})
+    foreign = await client.post(
+        "/analyze", data={"text": ARTICLE, "csrf": token}, headers={"origin": "http://evil.example"}
+    )
     assert foreign.status_code == 403
 
 
@@ -143,9 +160,11 @@ async def test_outlet_and_narrative_pages(client: httpx.AsyncClient) -> None:
     assert (await client.get("/outlets/Nobody")).status_code == 404
 
 
-SHARED = ("Western foundations have poured money into so called independent media across the "
-          "region for years, and their editors now repeat the same talking points word for word "
-          "whenever the capital announces a new reform of the energy sector and its tariffs.")
+SHARED = (
+    "Western foundations have poured money into so called independent media across the "
+    "region for years, and their editors now repeat the same talking points word for word "
+    "whenever the capital announces a new reform of the energy sector and its tariffs."
+)
 
 
 @pytest.mark.parametrize("outlets", [("Alpha Wire", "Beta Daily", "Gamma Post")])

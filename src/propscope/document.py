@@ -193,18 +193,30 @@ class Claim:
 ROLES = ("blamed", "authority", "neutral")
 
 
+def _by_count(counts: Mapping[str, int]) -> dict[str, int]:
+    """Most frequent first, ties by name, so the same counts always serialise alike."""
+    return {k: int(n) for k, n in sorted(counts.items(), key=lambda kv: (-int(kv[1]), kv[0]))}
+
+
 @dataclass(frozen=True, slots=True)
 class Entity:
-    """An actor: a canonical name, its mentions, and how often it is cast in each role."""
+    """An actor: a canonical name, its mentions, how often it is cast in each role.
+
+    `techniques` maps a technique name to its spans on or near any of the mentions (the nearness
+    rule of blame, applied to every technique), each span counted once: what language surrounds
+    the actor.
+    """
 
     actor: str
     label: str
     mentions: tuple[Span, ...]
     roles: Mapping[str, int] = field(default_factory=dict)
     role: str = "neutral"
+    techniques: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roles", {r: int(self.roles.get(r, 0)) for r in ROLES})
+        object.__setattr__(self, "techniques", _by_count(self.techniques))
 
     def to_json(self) -> JSON:
         return {
@@ -213,16 +225,19 @@ class Entity:
             "mentions": [m.to_json() for m in self.mentions],
             "roles": dict(self.roles),
             "role": self.role,
+            "techniques": dict(self.techniques),
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Entity:
+        """Results stored before `techniques` existed read back with none."""
         return cls(
             str(data["actor"]),
             str(data["label"]),
             tuple(Span.from_json(m) for m in data.get("mentions", [])),
             dict(data.get("roles") or {}),
             str(data.get("role", "neutral")),
+            dict(data.get("techniques") or {}),
         )
 
 

@@ -11,7 +11,7 @@ import html
 import io
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -20,7 +20,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from propscope.document import Result, TechniqueSpan
+from propscope.document import Entity, Result, TechniqueSpan
 from propscope.techniques import BY_NAME
 
 FORMATS = ("text", "json", "jsonl", "semeval", "html")
@@ -67,6 +67,11 @@ def technique_info(name: str) -> TechniqueInfo:
     return TechniqueInfo(name, name.replace("_", " "), colour)
 
 
+def technique_counts(counts: Mapping[str, int]) -> str:
+    """Short labels with counts, "Loaded language ×2; Doubt ×1": ";" as labels may hold commas."""
+    return "; ".join(f"{technique_info(name).label} ×{n}" for name, n in counts.items())
+
+
 def to_json(result: Result, indent: int | None = 2) -> str:
     return json.dumps(result.to_json(), ensure_ascii=False, indent=indent)
 
@@ -98,6 +103,7 @@ CSV_COLUMNS = (
     "claims",
     "actors",
     "narratives",
+    "actor_techniques",
 )
 
 
@@ -124,9 +130,15 @@ def to_csv(results: Iterable[Result]) -> str:
                 len(result.claims),
                 "; ".join(e.actor for e in result.entities),
                 "; ".join(n.title for n in result.narratives),
+                "; ".join(_csv_techniques(e) for e in result.entities if e.techniques),
             ]
         )
     return buffer.getvalue()
+
+
+def _csv_techniques(entity: Entity) -> str:
+    """SemEval names like `top_technique`, for scripts: "Ukraine: Loaded_Language=2 Doubt=1"."""
+    return f"{entity.actor}: " + " ".join(f"{name}={n}" for name, n in entity.techniques.items())
 
 
 def segments(text: str, spans: Sequence[TechniqueSpan]) -> list[tuple[int, int, list[TechniqueSpan]]]:
@@ -194,7 +206,7 @@ def _claims_table(result: Result) -> Table:
 
 def _actors_table(result: Result) -> Table:
     table = Table(title="Actors", show_edge=False)
-    for column in ("actor", "type", "mentions", "role", "blamed", "authority"):
+    for column in ("actor", "type", "mentions", "role", "blamed", "authority", "techniques"):
         table.add_column(column)
     for entity in result.entities:
         table.add_row(
@@ -204,6 +216,7 @@ def _actors_table(result: Result) -> Table:
             entity.role,
             str(entity.roles.get("blamed", 0)),
             str(entity.roles.get("authority", 0)),
+            Text(technique_counts(entity.techniques)),
         )
     return table
 
@@ -315,8 +328,8 @@ def to_html(result: Result) -> str:
         ),
         _html_table(
             "Actors",
-            ("actor", "mentions", "role"),
-            ((e.actor, len(e.mentions), e.role) for e in result.entities),
+            ("actor", "mentions", "role", "techniques"),
+            ((e.actor, len(e.mentions), e.role, technique_counts(e.techniques)) for e in result.entities),
         ),
         _html_table(
             "Narratives", ("score", "narrative"), ((f"{n.score:.2f}", n.title) for n in result.narratives)

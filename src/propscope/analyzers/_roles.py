@@ -94,10 +94,29 @@ class RoleRules:
 
     def near_technique(self, sp: Any, mention: Mention, techniques: Sequence[TechniqueSpan]) -> bool:
         """A blaming technique span on the mention, or within `window` characters in its sentence."""
+        near = self.techniques_near(sp, (mention,), techniques)
+        return any(t.technique in self.blame_techniques for t in near)
+
+    def techniques_near(
+        self, sp: Any, mentions: Sequence[Mention], techniques: Sequence[TechniqueSpan]
+    ) -> list[TechniqueSpan]:
+        """The technique spans that touch the reach of any of the mentions, each span once.
+
+        Blame and an actor's technique list both use this, so "near" means the same in both.
+        """
+        reaches = [self.reach(sp, m) for m in mentions]
+        return [t for t in techniques if any(t.start < hi and t.end > lo for lo, hi in reaches)]
+
+    def reach(self, sp: Any, mention: Mention) -> tuple[int, int]:
+        """Characters [lo, hi) around a mention: `window` either side, cut at its sentence.
+
+        The cut keeps a technique aimed at the next sentence's subject off this actor; the
+        mention itself always stays in reach, even when spaCy lets it run past its sentence.
+        """
         sent = sp[mention.first].sent
         lo = max(mention.start - self.window, sent.start_char)
-        hi = min(mention.end + self.window, sent.end_char)
-        return any(t.technique in self.blame_techniques and t.start < hi and t.end > lo for t in techniques)
+        hi = max(min(mention.end + self.window, sent.end_char), mention.end)
+        return lo, hi
 
 
 def phrase_head(tok: Any) -> Any:

@@ -4,7 +4,7 @@ spaCy finds the entities and the parse; `data/actors.yaml` maps surface forms to
 ("Washington" -> United States, "DAESH" -> ISIS) and `data/roles.yaml` holds the verb and noun
 lists that decide whether a sentence cites an actor as an `authority`, casts it as `blamed`, or
 merely mentions it (`neutral`). Technique spans from an earlier analyser, when present, also
-cast the actors they fall on or near as blamed.
+cast the actors they fall on or near as blamed, and each actor lists the techniques near it.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ ROLE_ORDER = ("blamed", "authority")  # within a sentence: blamed beats authorit
 
 
 class EntitiesAnalyzer:
-    """The `entities` analyser: per-article actor table (canonical actor, mentions, roles)."""
+    """The `entities` analyser: per-article actor table (canonical actor, mentions, roles, techniques)."""
 
     name = "entities"
-    version = "entities-spacy-sm-rules-1"
+    version = "entities-spacy-sm-rules-2"  # -2: each actor lists the techniques near its mentions
     produces = ("entities",)
     requires: tuple[str, ...] = ()
 
@@ -71,6 +71,7 @@ class EntitiesAnalyzer:
             mentions=tuple(Span.of(text, m.start, m.end) for m in group),
             roles={r: roles.get(r, 0) for r in ("blamed", "authority", "neutral")},
             role=dominant_role(roles),
+            techniques=Counter(t.technique for t in self.rules.techniques_near(sp, group, techniques)),
         )
 
 
