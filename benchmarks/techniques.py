@@ -66,7 +66,7 @@ def fp32_dir(fp32: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--fp32", type=Path, default=ROOT / "runs/techniques/main/model-fp32.onnx")
+    parser.add_argument("--fp32", type=Path, default=ROOT / "runs/techniques/cont/model-fp32.onnx")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/techniques.json")
     parser.add_argument("--speed-articles", type=int, default=40)
     args = parser.parse_args()

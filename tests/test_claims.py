@@ -113,7 +113,11 @@ def test_fast_head_reuses_the_narratives_embeddings(monkeypatch: pytest.MonkeyPa
     narratives.analyze([Document(TEXT)])
     calls: list[int] = []
     real_run = encoder.OnnxModel.run
-    monkeypatch.setattr(encoder.OnnxModel, "run", lambda self, texts, *a: calls.append(len(texts)) or real_run(self, texts, *a))
+    monkeypatch.setattr(
+        encoder.OnnxModel,
+        "run",
+        lambda self, texts, *a: calls.append(len(texts)) or real_run(self, texts, *a),
+    )
     from propscope.analyzers.claims import FastClaimsAnalyzer
 
     result = FastClaimsAnalyzer().analyze([Document(TEXT)])[0]

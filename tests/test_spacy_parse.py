@@ -12,12 +12,16 @@ from propscope.errors import AnalyzerError
 
 
 def test_prefetched_parse_equals_a_direct_parse() -> None:
-    texts = [f"The minister said on day {n} that the border was closed. Nobody believed it." for n in range(3)]
+    texts = [
+        f"The minister said on day {n} that the border was closed. Nobody believed it." for n in range(3)
+    ]
     _spacy.prefetch(texts)
     docs = _spacy.parse(texts)
     direct = [_spacy.nlp()(t) for t in texts]
     assert [[s.text for s in d.sents] for d in docs] == [[s.text for s in d.sents] for d in direct]
-    assert [[(t.dep_, t.head.i) for t in d] for d in docs] == [[(t.dep_, t.head.i) for t in d] for d in direct]
+    assert [[(t.dep_, t.head.i) for t in d] for d in docs] == [
+        [(t.dep_, t.head.i) for t in d] for d in direct
+    ]
 
 
 def test_parsing_runs_on_one_worker_thread(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -57,9 +57,7 @@ def f1_scores(gold: Sequence[bool], predicted: Sequence[bool]) -> dict[str, floa
     return {"f1": round(f1, 4), "precision": round(precision, 4), "recall": round(recall, 4)}
 
 
-def predict(
-    texts: Sequence[str], threshold: float | None = None, scorer: str = "claims"
-) -> list[bool]:
+def predict(texts: Sequence[str], threshold: float | None = None, scorer: str = "claims") -> list[bool]:
     """Check-worthy or not, at the scorer's tuned threshold unless one is given."""
     score, config = SCORERS[scorer]
     cut = float(config()["threshold"]) if threshold is None else threshold

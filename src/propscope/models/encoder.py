@@ -3,8 +3,8 @@
 Both are all-MiniLM-L6-v2 exported to int8 ONNX by scripts in propscope/training/: `minilm/`
 outputs token embeddings (mean-pooled and L2-normalised here into sentence embeddings, which the
 narratives matcher and the fast check-worthiness head share), `claims/` holds that head and the
-fine-tuned check-worthiness classifier with logits of its own. Texts are sorted by length before batching so that padding
-stays short; results come back in input order.
+fine-tuned check-worthiness classifier with logits of its own. Texts are sorted by length
+before batching so that padding stays short; results come back in input order.
 """
 
 from __future__ import annotations

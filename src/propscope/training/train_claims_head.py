@@ -53,7 +53,10 @@ def fit(x: np.ndarray, y: np.ndarray, hidden: int, alpha: float) -> MLPClassifie
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = MLPClassifier(
-            hidden_layer_sizes=(hidden,), alpha=alpha, max_iter=200, early_stopping=True,
+            hidden_layer_sizes=(hidden,),
+            alpha=alpha,
+            max_iter=200,
+            early_stopping=True,
             random_state=SEED,
         )
         return model.fit(x, y)
@@ -83,8 +86,10 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     np.savez(
         args.out / "head.npz",
-        w1=model.coefs_[0].astype(np.float32), b1=model.intercepts_[0].astype(np.float32),
-        w2=model.coefs_[1][:, 0].astype(np.float32), b2=model.intercepts_[1].astype(np.float32),
+        w1=model.coefs_[0].astype(np.float32),
+        b1=model.intercepts_[0].astype(np.float32),
+        w2=model.coefs_[1][:, 0].astype(np.float32),
+        b2=model.intercepts_[1].astype(np.float32),
     )
     card: dict[str, Any] = {
         "version": VERSION,
