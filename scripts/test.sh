@@ -26,4 +26,4 @@ python3 -m ruff check src tests benchmarks
 echo "== mypy (strict on src/)"
 python3 -m mypy
 echo "== pytest"
-python3 -m pytest -q -p no:cacheprovider "$@"
+python3 -m pytest -q -rs -p no:cacheprovider "$@"  # -rs: say why anything was skipped
