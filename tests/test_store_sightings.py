@@ -45,6 +45,7 @@ def test_every_save_records_each_origin_once(db: Store, how: str) -> None:
         (first.id, "b.example", B["url"], B["published"], datetime(2024, 3, 1, 8, 30)),
     ]
     assert db.count() == 1
+    assert db.sighting_count() == 2  # what the web reuse view's cache key watches
 
 
 def test_documents_keep_their_first_sighting(db: Store) -> None:

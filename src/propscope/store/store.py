@@ -319,6 +319,11 @@ class Store:
                 for r in conn.execute(statement)
             ]
 
+    def sighting_count(self) -> int:
+        """How many sightings are stored: grows when a copy arrives, which `count` does not see."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(sightings)).scalar_one())
+
     def sightings(self, id_or_prefix: str) -> builtins.list[Sighting]:
         """Where a document was seen, first seen first (E301/E302 as for `get`)."""
         doc_id = self.resolve(id_or_prefix)

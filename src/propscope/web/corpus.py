@@ -127,7 +127,7 @@ def reuse(bench: Workbench) -> JSON:
 
 def _reuse_report(bench: Workbench) -> JSON | None:
     """`find_reuse` + `coordinate` as JSON, cached until the corpus changes; None if unavailable."""
-    key = (bench.generation, bench.store.count())
+    key = (bench.generation, bench.store.count(), bench.store.sighting_count())  # copies add sightings only
     with _cache_lock:
         cached = _reuse_cache.get(id(bench))
     if cached and cached[0] == key:
