@@ -21,7 +21,7 @@ JSON = dict[str, Any]
 
 _cache_lock = threading.Lock()
 _narrative_cache: dict[int, tuple[int, dict[str, JSON]]] = {}
-_reuse_cache: dict[int, tuple[tuple[int, int], JSON]] = {}
+_reuse_cache: dict[int, tuple[tuple[int, int, int], JSON]] = {}
 log = logging.getLogger("propscope.web")
 
 
@@ -127,7 +127,7 @@ def reuse(bench: Workbench) -> JSON:
 
 def _reuse_report(bench: Workbench) -> JSON | None:
     """`find_reuse` + `coordinate` as JSON, cached until the corpus changes; None if unavailable."""
-    key = (bench.generation, bench.store.count(), bench.store.sighting_count())  # copies add sightings only
+    key = (bench.generation, bench.store.count(), bench.store.sighting_count())  # copies: sightings only
     with _cache_lock:
         cached = _reuse_cache.get(id(bench))
     if cached and cached[0] == key:
