@@ -25,7 +25,7 @@ from propscope.models.runtime import Tokens, WindowedEncoder
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "techniques"
 MODEL_FILES = ("model.onnx", "tokenizer.json", "config.json", "tc_head.npz")
-VERSION = "techniques-minilm-3"
+VERSION = "techniques-minilm-4"
 BATCH_DOCS = 16  # documents encoded together: enough windows to fill batches of 32
 
 

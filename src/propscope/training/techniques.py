@@ -42,7 +42,7 @@ SIZE = WINDOW - 2
 STRIDE = 128  # inference overlap: each token keeps >= 64 tokens of context on both sides
 SI_WEIGHTS = (1.0, 3.0, 2.0)  # O, B, I: O is ~80% of tokens; B is rarest
 THRESHOLDS = [round(0.15 + 0.05 * k, 2) for k in range(12)]
-MODEL_VERSION = "techniques-minilm-3"
+MODEL_VERSION = "techniques-minilm-4"
 REFIT_EPOCHS = 30  # TC head refit on frozen features; dev peaked at epoch 19 of 30
 REFIT_LR = 3e-4
 # SI post-processing grid, searched on dev with the int8 model. Joining runs up to 16 tokens
