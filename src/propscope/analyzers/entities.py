@@ -19,7 +19,7 @@ from propscope.document import Annotations, Document, Entity, Span, TechniqueSpa
 ROLE_ORDER = ("blamed", "authority")  # within a sentence: blamed beats authority beats neutral
 
 
-class EntitiesAnalyzer:
+class EntitiesAnalyzer(_spacy.SharedParse):
     """The `entities` analyser: per-article actor table (canonical actor, mentions, roles, techniques)."""
 
     name = "entities"
@@ -30,10 +30,6 @@ class EntitiesAnalyzer:
     def __init__(self) -> None:
         self.actors = _actors.ActorTable.load()
         self.rules = _roles.RoleRules.load()
-
-    def prepare(self, docs: Sequence[Document]) -> None:
-        """Start the shared spaCy parse while earlier analysers run."""
-        _spacy.prefetch([d.text for d in docs])
 
     def analyze(
         self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None

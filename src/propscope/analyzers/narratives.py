@@ -53,7 +53,7 @@ class Matcher:
         return out
 
 
-class NarrativesAnalyzer:
+class NarrativesAnalyzer(_spacy.SharedParse):
     """The `narratives` analyser."""
 
     name = "narratives"
@@ -64,10 +64,6 @@ class NarrativesAnalyzer:
     def __init__(self, threshold: float = NARRATIVE_THRESHOLD) -> None:
         self.threshold = threshold
         self.matcher = Matcher.build(load_catalogue())
-
-    def prepare(self, docs: Sequence[Document]) -> None:
-        """Start the shared spaCy parse while earlier analysers run."""
-        _spacy.prefetch([d.text for d in docs])
 
     def analyze(
         self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None

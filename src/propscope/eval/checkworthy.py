@@ -10,21 +10,16 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import numpy as np
-
+from propscope.analyzers.claims import ClaimsAnalyzer, FastClaimsAnalyzer
 from propscope.errors import IngestError
-from propscope.models import encoder
 
-# Each scorer with its dev-tuned threshold; keys are the analyser names.
-SCORERS: dict[str, tuple[Callable[[Sequence[str]], np.ndarray], Callable[[], dict[str, Any]]]] = {
-    "claims": (encoder.checkworthiness, lambda: encoder.claims_model().config),
-    "claims_fast": (encoder.checkworthiness_fast, lambda: encoder.claims_head().config),
-}
+# The analysers whose sentence scorer can be evaluated, by name: each knows its model and its
+# dev-tuned threshold, so the evaluation scores exactly what the analyser would.
+SCORERS: dict[str, type[ClaimsAnalyzer]] = {"claims": ClaimsAnalyzer, "claims_fast": FastClaimsAnalyzer}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +54,8 @@ def f1_scores(gold: Sequence[bool], predicted: Sequence[bool]) -> dict[str, floa
 
 def predict(texts: Sequence[str], threshold: float | None = None, scorer: str = "claims") -> list[bool]:
     """Check-worthy or not, at the scorer's tuned threshold unless one is given."""
-    score, config = SCORERS[scorer]
-    cut = float(config()["threshold"]) if threshold is None else threshold
-    return [bool(p >= cut) for p in score(texts)]
+    analyzer = SCORERS[scorer](threshold)
+    return [bool(p >= analyzer.threshold) for p in analyzer.scores(texts)]
 
 
 def evaluate(
