@@ -1,4 +1,6 @@
-"""Narrative matching: precision/recall on our labelled sentences and on EUvsDisinfo cases.
+"""Narrative matching: precision/recall on our labelled sentences and on EUvsDisinfo cases,
+for both analysers: `narratives` (technique-encoder projection, the default) and
+`narratives_minilm` (MiniLM's own embeddings), each at its own threshold.
 
 1. tests/data/narratives_labelled.yaml: 156 sentences we wrote and labelled ourselves (a
    catalogue id or `none`). Each sentence is assigned its best narrative when the score reaches
@@ -32,14 +34,14 @@ from typing import Any
 import numpy as np
 import yaml
 
-from propscope.analyzers.narratives import NARRATIVE_THRESHOLD, Matcher
-from propscope.models import encoder
-from propscope.narratives import load_catalogue
+from propscope.analyzers.narratives import MiniLMNarrativesAnalyzer, NarrativesAnalyzer
+from propscope.document import Document
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "narratives.json"
 LABELLED = ROOT / "tests" / "data" / "narratives_labelled.yaml"
 EUVS = "data/euvsdisinfo/euvsdisinfo_cases_2015-2017_full.csv"
+PTC_DEV = "data/ptc-semeval2020-task11/dev-articles"
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"“])")
 MAX_SENTENCES = 4
 
@@ -123,11 +125,11 @@ def best_threshold(scores: np.ndarray, gold: list[str], ids: list[str]) -> float
     return max(GRID, key=lambda t: (score_labelled(gold, assign(scores, ids, t))["f1"], t))
 
 
-def labelled(matcher: Matcher) -> dict[str, Any]:
+def labelled(analyzer: NarrativesAnalyzer) -> dict[str, Any]:
     rows = yaml.safe_load(LABELLED.read_text("utf-8"))["sentences"]
     gold = [r["narrative"] for r in rows]
-    ids = [e.id for e in matcher.entries]
-    scores = matcher.scores(encoder.embed([r["text"] for r in rows]))
+    ids = [e.id for e in analyzer.matcher.entries]
+    scores = analyzer.matcher.scores(analyzer.embed([r["text"] for r in rows]))
     sweep = {t: score_labelled(gold, assign(scores, ids, t))["f1"] for t in GRID[::5]}
     folds = np.arange(len(rows)) % 5
     predicted = ["none"] * len(rows)
@@ -139,7 +141,7 @@ def labelled(matcher: Matcher) -> dict[str, Any]:
     return {
         "sentences": len(rows),
         "positives": sum(g != "none" for g in gold),
-        "at_threshold": score_labelled(gold, assign(scores, ids, NARRATIVE_THRESHOLD)),
+        "at_threshold": score_labelled(gold, assign(scores, ids, analyzer.threshold)),
         "best_threshold_in_sample": best_threshold(scores, gold, ids),
         "cross_validated_5_fold": score_labelled(gold, predicted),
         "f1_by_threshold": sweep,
@@ -151,7 +153,7 @@ def read_cases(shared: Path) -> list[dict[str, str]]:
         return [r for r in csv.DictReader(handle) if (r.get("summary") or "").strip()]
 
 
-def case_scores(matcher: Matcher, cases: list[dict[str, str]]) -> np.ndarray:
+def case_scores(analyzer: NarrativesAnalyzer, cases: list[dict[str, str]]) -> np.ndarray:
     """(cases, narratives): best sentence score of each narrative in each case summary."""
     sentences, owner = [], []
     for i, case in enumerate(cases):
@@ -159,20 +161,20 @@ def case_scores(matcher: Matcher, cases: list[dict[str, str]]) -> np.ndarray:
         for s in parts[:MAX_SENTENCES] or [case["summary"].strip()]:
             sentences.append(s)
             owner.append(i)
-    per_sentence = matcher.scores(encoder.embed(sentences))
-    out = np.full((len(cases), len(matcher.entries)), -1.0, dtype=np.float32)
+    per_sentence = analyzer.matcher.scores(analyzer.embed(sentences))
+    out = np.full((len(cases), len(analyzer.matcher.entries)), -1.0, dtype=np.float32)
     for row, i in zip(per_sentence, owner, strict=True):
         out[i] = np.maximum(out[i], row)
     return out
 
 
-def euvsdisinfo(matcher: Matcher, shared: Path) -> dict[str, Any]:
+def euvsdisinfo(analyzer: NarrativesAnalyzer, shared: Path) -> dict[str, Any]:
     cases = read_cases(shared)
-    ids = [e.id for e in matcher.entries]
+    ids = [e.id for e in analyzer.matcher.entries]
     started = time.perf_counter()
-    scores = case_scores(matcher, cases)
+    scores = case_scores(analyzer, cases)
     seconds = time.perf_counter() - started
-    top = assign(scores, ids, NARRATIVE_THRESHOLD)
+    top = assign(scores, ids, analyzer.threshold)
     golds = [
         {n for k in (c.get("keywords") or "").split(",") for n in KEYWORD_TO_NARRATIVES.get(k.strip(), ())}
         for c in cases
@@ -194,24 +196,50 @@ def euvsdisinfo(matcher: Matcher, shared: Path) -> dict[str, Any]:
     }
 
 
+def news_background(analyzer: NarrativesAnalyzer, shared: Path) -> dict[str, Any]:
+    """How much of ordinary news copy matches: PTC dev articles (propagandistic, but mostly
+    not about the catalogue's topics), narratives per article and evidence sentences."""
+    paths = sorted((shared / PTC_DEV).glob("article*.txt"))
+    docs = [Document(p.read_text(encoding="utf-8")) for p in paths]
+    found = [a.narratives for a in analyzer.analyze(docs)]
+    evidence = sum(len(n.evidence) for narratives in found for n in narratives)
+    return {
+        "articles": len(docs),
+        "articles_with_a_narrative": sum(bool(n) for n in found),
+        "narratives_per_article": round(sum(len(n) for n in found) / max(len(docs), 1), 2),
+        "evidence_sentences": evidence,
+    }
+
+
+def measure(analyzer: NarrativesAnalyzer, shared: Path) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "version": analyzer.version,
+        "threshold": analyzer.threshold,
+        "labelled_own_sentences": labelled(analyzer),
+    }
+    if (shared / EUVS).is_file():
+        report["euvsdisinfo_2015_2017"] = euvsdisinfo(analyzer, shared)
+    else:
+        print(f"skipping EUvsDisinfo: {shared / EUVS} not found")
+    if (shared / PTC_DEV).is_dir():
+        report["ptc_dev_background"] = news_background(analyzer, shared)
+    return report
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
     args = ap.parse_args()
-    matcher = Matcher.build(load_catalogue())
+    default = NarrativesAnalyzer()
     report: dict[str, Any] = {
         "benchmark": "narratives",
         "command": "python benchmarks/narratives.py " + " ".join(sys.argv[1:]),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "threshold": NARRATIVE_THRESHOLD,
-        "narratives_in_catalogue": len(matcher.entries),
+        "narratives_in_catalogue": len(default.matcher.entries),
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
-        "labelled_own_sentences": labelled(matcher),
+        "narratives": measure(default, args.shared),
+        "narratives_minilm": measure(MiniLMNarrativesAnalyzer(), args.shared),
     }
-    if (args.shared / EUVS).is_file():
-        report["euvsdisinfo_2015_2017"] = euvsdisinfo(matcher, args.shared)
-    else:
-        print(f"skipping EUvsDisinfo: {args.shared / EUVS} not found")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=1))

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-from propscope.analyzers.narratives import NARRATIVE_THRESHOLD, NarrativesAnalyzer
+from propscope.analyzers.narratives import MiniLMNarrativesAnalyzer, NarrativesAnalyzer
 from propscope.corpus import discover
 from propscope.document import Claim, Document, Result
 from propscope.narratives import (
@@ -76,7 +76,7 @@ def test_matching_with_evidence_offsets(analyzer: NarrativesAnalyzer) -> None:
     assert result.narratives, "no narrative found"
     top = result.narratives[0]
     assert top.id in {"colour-revolution", "maidan-coup"}
-    assert top.score >= NARRATIVE_THRESHOLD
+    assert top.score >= analyzer.threshold
     evidence = top.evidence[0]
     assert text[evidence.start : evidence.end] == evidence.text
     assert "Western embassies" in evidence.text
@@ -151,12 +151,13 @@ def test_discover_command_reads_the_store(store: object, tmp_path: Path) -> None
     assert (tmp_path / "drafts" / "cluster-001.yaml").is_file()
 
 
-def test_labelled_set_f1_floor(analyzer: NarrativesAnalyzer) -> None:
-    from propscope.models import encoder
-
+@pytest.mark.parametrize(("name", "floor"), [("narratives", 0.72), ("narratives_minilm", 0.75)])
+def test_labelled_set_f1_floor(name: str, floor: float) -> None:
+    """Release figures (0.76 and 0.79) are in benchmarks/results/narratives.json."""
+    analyzer = NarrativesAnalyzer() if name == "narratives" else MiniLMNarrativesAnalyzer()
     rows = yaml.safe_load(LABELLED.read_text("utf-8"))["sentences"]
     ids = [e.id for e in analyzer.matcher.entries]
-    scores = analyzer.matcher.scores(encoder.embed([r["text"] for r in rows]))
+    scores = analyzer.matcher.scores(analyzer.embed([r["text"] for r in rows]))
     tp = fp = fn = 0
     for row, line in zip(rows, scores, strict=True):
         best = int(line.argmax())
@@ -165,7 +166,7 @@ def test_labelled_set_f1_floor(analyzer: NarrativesAnalyzer) -> None:
         fp += predicted != "none" and predicted != row["narrative"]
         fn += row["narrative"] != "none" and predicted != row["narrative"]
     f1 = 2 * tp / (2 * tp + fp + fn)
-    assert f1 >= 0.75  # 0.791 at release (benchmarks/results/narratives.json)
+    assert f1 >= floor
 
 
 def test_embedding_more_texts_than_the_cache_holds(monkeypatch: pytest.MonkeyPatch) -> None:

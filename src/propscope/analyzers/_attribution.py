@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from propscope.analyzers._actors import load_data
+from propscope.analyzers._spacy import lemma
 
 _QUOTED = re.compile(r"[\"“”«»„][^\"“”«»„]*\w[^\"“”«»„]*[\"“”«»„]")
 _SUBJECTS = ("nsubj",)
@@ -53,7 +54,7 @@ class Attributor:
         return None
 
     def _reporting(self, tokens: list[Any]) -> Attribution | None:
-        verbs = [t for t in tokens if t.pos_ == "VERB" and t.lemma_.lower() in self.verbs]
+        verbs = [t for t in tokens if t.pos_ == "VERB" and lemma(t) in self.verbs]
         for verb in sorted(verbs, key=_depth):
             subjects = [c for c in verb.children if c.dep_ in _SUBJECTS and c.lower_ not in _NOT_SPEAKERS]
             if subjects:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from propscope.analyzers._actors import Mention, load_data
+from propscope.analyzers._spacy import lemma
 from propscope.document import TechniqueSpan
 
 _PHRASE_DEPS = frozenset({"compound", "amod", "poss", "appos", "nmod", "case", "det", "nummod"})
@@ -54,17 +55,17 @@ class RoleRules:
         phrase = phrase_head(root)
         if self.is_source(phrase):
             return "authority"
-        owns_blame = phrase.i != root.i and phrase.lemma_.lower() in self.blame_nouns
+        owns_blame = phrase.i != root.i and lemma(phrase) in self.blame_nouns
         if owns_blame or self.is_blamed(phrase) or self.near_technique(sp, mention, techniques):
             return "blamed"
         return "neutral"
 
     def is_source(self, phrase: Any) -> bool:
         """Subject (or passive agent) of a reporting verb, or object of "according to"."""
-        if phrase.dep_ == "nsubj" and phrase.head.lemma_.lower() in self.reporting:
+        if phrase.dep_ == "nsubj" and lemma(phrase.head) in self.reporting:
             return True
         if phrase.dep_ == "pobj" and _is_agent(phrase):
-            return bool(phrase.head.head.lemma_.lower() in self.reporting)
+            return bool(lemma(phrase.head.head) in self.reporting)
         return phrase.dep_ == "pobj" and self._after_marker(phrase.head)
 
     def _after_marker(self, prep: Any) -> bool:
@@ -74,11 +75,11 @@ class RoleRules:
     def is_blamed(self, phrase: Any) -> bool:
         """Does the phrase act in a hostile way or get accused?"""
         head = phrase.head
-        if phrase.dep_ == "dobj" and head.lemma_.lower() in self.accusing:
+        if phrase.dep_ == "dobj" and lemma(head) in self.accusing:
             return True
         if phrase.dep_ == "nsubj" or (phrase.dep_ == "pobj" and _is_agent(phrase)):
             verb = head if phrase.dep_ == "nsubj" else head.head
-            return verb.lemma_.lower() not in self.reporting and self._hostile(verb)
+            return lemma(verb) not in self.reporting and self._hostile(verb)
         return False
 
     def _hostile(self, verb: Any) -> bool:
@@ -86,8 +87,8 @@ class RoleRules:
         frontier = [verb]
         for _ in range(_REACH_DEPTH + 1):
             for tok in frontier:
-                lemma = tok.lemma_.lower()
-                if lemma in self.blame_verbs or lemma in self.blame_nouns:
+                word = lemma(tok)
+                if word in self.blame_verbs or word in self.blame_nouns:
                     return True
             frontier = [c for t in frontier for c in t.children if c.dep_ in _REACH_DEPS]
         return False

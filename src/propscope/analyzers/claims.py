@@ -1,59 +1,68 @@
 """Check-worthy claims: sentences a fact-checker should look at, and who makes them.
 
-Every sentence is scored for check-worthiness (trained on CheckThat! 2024 English); sentences at
-or above the dev-tuned threshold become claims, each with its speaker and reporting verb when the
-parse shows one, and whether it quotes someone. Two scorers ship:
-- `claims` (default): MiniLM fine-tuned end to end (int8 ONNX), an encoder pass of its own;
-- `claims_fast`: a small MLP head on the int8 MiniLM sentence embeddings that the narratives
-  analyser computes anyway, so it costs no encoder pass. It scores higher on CT24 dev-test but
-  misses reported statements in news copy ("X said that ...") that the fine-tuned model finds,
-  so it is the throughput option, not the default.
-Their figures are side by side in models/claims/MODEL_CARD.md.
+Every sentence is scored for check-worthiness by a small head on the technique encoder's hidden
+states, pooled over the sentence (trained on CheckThat! 2024 English; models/techniques/
+SENTENCE_HEADS.md), so scoring costs no encoder pass beyond the technique analyser's. Sentences
+at or above the dev-tuned threshold become claims, each with its speaker and reporting verb when
+the parse shows one, and whether it quotes someone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from propscope.analyzers import _spacy
 from propscope.analyzers._attribution import Attributor, is_quote
+from propscope.analyzers.techniques import TechniqueModel, default_model_dir, load_model
 from propscope.document import Annotations, Claim, Document, Span
-from propscope.models import encoder
 
 MIN_WORDS = 4  # shorter "sentences" are headings, bylines and debris
+CONTEXT = 8  # loose sentences (an evaluation file) are encoded in runs of 8, as in training
 
 
 class ClaimsAnalyzer(_spacy.SharedParse):
     """The `claims` analyser."""
 
     name = "claims"
-    version = "claims-minilm-ct24-1"
+    version = "claims-shared-minilm5-1"
     produces = ("claims",)
     requires: tuple[str, ...] = ()
 
-    def __init__(self, threshold: float | None = None) -> None:
-        config = self.config()
-        self.threshold = float(config["threshold"] if threshold is None else threshold)
+    def __init__(self, threshold: float | None = None, model_dir: Path | None = None) -> None:
+        self.model_dir = model_dir or default_model_dir()
+        self._threshold = threshold
         self.attributor = Attributor()
 
-    def config(self) -> dict[str, Any]:
-        """The model's settings, with its tuned `threshold`."""
-        return encoder.claims_model().config
+    @property
+    def model(self) -> TechniqueModel:
+        return load_model(str(self.model_dir))
+
+    @property
+    def threshold(self) -> float:
+        """The dev-tuned threshold, unless one was given."""
+        return self.model.heads.claim_threshold if self._threshold is None else self._threshold
 
     def scores(self, sentences: Sequence[str]) -> np.ndarray:
-        """P(check-worthy) per sentence."""
-        return encoder.checkworthiness(sentences)
+        """P(check-worthy) for loose sentences, read in runs of CONTEXT as one text each."""
+        texts, spans = [], []
+        for k in range(0, len(sentences), CONTEXT):
+            text, offsets = _join(sentences[k : k + CONTEXT])
+            texts.append(text)
+            spans.append(offsets)
+        return self.model.heads.checkworthiness(self.model.sentence_features(texts, spans))
 
     def analyze(
         self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None
     ) -> list[Annotations]:
         parsed = _spacy.parse([d.text for d in docs])
         sentences = [_candidates(d.text, sp) for d, sp in zip(docs, parsed, strict=True)]
-        flat = [d.text[s:e] for d, sents in zip(docs, sentences, strict=True) for s, e, _ in sents]
-        scores = self.scores(flat)
+        spans = [[(s, e) for s, e, _ in sents] for sents in sentences]
+        scores = self.model.heads.checkworthiness(self.model.sentence_features([d.text for d in docs], spans))
+        threshold = self.threshold
         out, row = [], 0
         for doc, sents in zip(docs, sentences, strict=True):
             doc_scores = scores[row : row + len(sents)]
@@ -61,7 +70,7 @@ class ClaimsAnalyzer(_spacy.SharedParse):
             claims = tuple(
                 self.claim(doc.text, s, e, sent, float(score))
                 for (s, e, sent), score in zip(sents, doc_scores, strict=True)
-                if score >= self.threshold
+                if score >= threshold
             )
             out.append(Annotations(claims=claims))
         return out
@@ -80,21 +89,15 @@ class ClaimsAnalyzer(_spacy.SharedParse):
         )
 
 
-class FastClaimsAnalyzer(ClaimsAnalyzer):
-    """`claims_fast`: an MLP head on the cached sentence embeddings the narratives use.
-
-    One encoder pass serves both analysers. Better on CT24 dev-test than the default, weaker on
-    reported statements in news (see models/claims/MODEL_CARD.md): an option for throughput.
-    """
-
-    name = "claims_fast"
-    version = "claims-minilm-mlp-ct24-2"
-
-    def config(self) -> dict[str, Any]:
-        return encoder.claims_head().config
-
-    def scores(self, sentences: Sequence[str]) -> np.ndarray:
-        return encoder.checkworthiness_fast(sentences)
+def _join(sentences: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
+    """One text of the sentences, space-separated, and each sentence's offsets in it."""
+    text, spans = "", []
+    for sentence in sentences:
+        if text:
+            text += " "
+        spans.append((len(text), len(text) + len(sentence)))
+        text += sentence
+    return text, spans
 
 
 def _candidates(text: str, sp: Any) -> list[tuple[int, int, Any]]:

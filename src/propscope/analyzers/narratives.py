@@ -1,27 +1,38 @@
 """Narratives: which catalogued disinformation narratives an article serves, with evidence.
 
-Every sentence is embedded with all-MiniLM-L6-v2 (int8 ONNX, bundled) and compared with the
-example claims of each narrative in propscope/narratives/*.yaml; a narrative's score for a
-sentence is its best example's cosine. Sentences at or above NARRATIVE_THRESHOLD are evidence;
-an article serves a narrative when at least one sentence is evidence for it.
+Every sentence gets a vector in all-MiniLM-L6-v2's sentence-embedding space and is compared
+with the example claims of each narrative in propscope/narratives/*.yaml; a narrative's score
+for a sentence is its best example's cosine. Sentences at or above the threshold are evidence;
+an article serves a narrative when at least one sentence is evidence for it, a sentence being
+evidence only for its best-matching narrative.
+
+- `narratives` (default): the vectors come from the technique encoder's hidden states through
+  a linear projection fitted to MiniLM's embeddings (models/techniques/SENTENCE_HEADS.md), so
+  matching costs no encoder pass of its own.
+- `narratives_minilm`: embeds every sentence with the bundled MiniLM itself (an encoder pass
+  of its own): a little more accurate, slower; figures side by side in benchmarks/narratives.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
 from propscope.analyzers import _spacy
+from propscope.analyzers.techniques import TechniqueModel, default_model_dir, load_model
 from propscope.document import Annotations, Document, Evidence, Narrative
 from propscope.models import encoder
 from propscope.narratives import NarrativeEntry, load_catalogue
 
-# Swept 0.30-0.70 in steps of 0.01 on tests/data/narratives_labelled.yaml (156 of our own
-# sentences, 28 narratives + none). Best micro-F1 at 0.40 (P 0.78 R 0.83 F1 0.81); 0.45 keeps
-# F1 0.79 with precision 0.85, since an article offers tens of sentences to false-match.
-# benchmarks/narratives.py re-runs the sweep and reports the figures.
+# For `narratives_minilm`. Swept 0.30-0.70 in steps of 0.01 on tests/data/narratives_labelled.yaml
+# (156 of our own sentences, 28 narratives + none). Best micro-F1 at 0.40 (P 0.78 R 0.83 F1
+# 0.81); 0.45 keeps F1 0.79 with precision 0.85, since an article offers tens of sentences to
+# false-match. The default analyser's threshold is in its sentence_heads.json.
+# benchmarks/narratives.py re-runs the sweeps and reports the figures.
 NARRATIVE_THRESHOLD = 0.45
 MAX_EVIDENCE = 3  # sentences shown per narrative
 MAX_NARRATIVES = 6  # per article, best first
@@ -37,10 +48,13 @@ class Matcher:
     owner: np.ndarray  # (examples,) index into entries
 
     @classmethod
-    def build(cls, entries: Sequence[NarrativeEntry]) -> Matcher:
+    def build(
+        cls, entries: Sequence[NarrativeEntry], embed: Callable[[list[str]], np.ndarray] = encoder.embed
+    ) -> Matcher:
+        """The catalogue's examples embedded by `embed` (MiniLM unless told otherwise)."""
         texts = [ex for e in entries for ex in e.examples]
         owner = [i for i, e in enumerate(entries) for _ in e.examples]
-        return cls(tuple(entries), encoder.embed(texts), np.array(owner, dtype=np.int64))
+        return cls(tuple(entries), embed(texts), np.array(owner, dtype=np.int64))
 
     def scores(self, sentence_vectors: np.ndarray) -> np.ndarray:
         """(sentences, narratives): the best example cosine of each narrative per sentence."""
@@ -54,23 +68,42 @@ class Matcher:
 
 
 class NarrativesAnalyzer(_spacy.SharedParse):
-    """The `narratives` analyser."""
+    """The `narratives` analyser: sentence vectors from the technique encoder's pass."""
 
     name = "narratives"
-    version = "narratives-minilm-int8-1"
+    version = "narratives-shared-minilm5-1"
     produces = ("narratives",)
     requires: tuple[str, ...] = ()
 
-    def __init__(self, threshold: float = NARRATIVE_THRESHOLD) -> None:
-        self.threshold = threshold
-        self.matcher = Matcher.build(load_catalogue())
+    def __init__(self, threshold: float | None = None, model_dir: Path | None = None) -> None:
+        self.model_dir = model_dir or default_model_dir()
+        self._threshold = threshold
+
+    @property
+    def model(self) -> TechniqueModel:
+        return load_model(str(self.model_dir))
+
+    @property
+    def threshold(self) -> float:
+        return self.model.heads.narrative_threshold if self._threshold is None else self._threshold
+
+    @cached_property
+    def matcher(self) -> Matcher:
+        return Matcher.build(load_catalogue(), self.embed)
+
+    def embed(self, sentences: Sequence[str]) -> np.ndarray:
+        """Vectors for loose sentences (catalogue examples, test sets), each read on its own."""
+        return self.vectors(list(sentences), [[(0, len(s))] for s in sentences])
+
+    def vectors(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]) -> np.ndarray:
+        """One unit vector per span of each text, flat and in order."""
+        return self.model.heads.embed(self.model.sentence_features(texts, spans))
 
     def analyze(
         self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None
     ) -> list[Annotations]:
         spans = [candidate_sentences(d.text) for d in docs]
-        flat = [d.text[s:e] for d, doc_spans in zip(docs, spans, strict=True) for s, e in doc_spans]
-        scores = self.matcher.scores(encoder.embed(flat))
+        scores = self.matcher.scores(self.vectors([d.text for d in docs], spans))
         out, row = [], 0
         for doc, doc_spans in zip(docs, spans, strict=True):
             block = scores[row : row + len(doc_spans)]
@@ -81,10 +114,16 @@ class NarrativesAnalyzer(_spacy.SharedParse):
     def narratives(
         self, text: str, spans: Sequence[tuple[int, int]], scores: np.ndarray
     ) -> tuple[Narrative, ...]:
-        """Narratives with evidence in one document, best first."""
-        found = []
+        """Narratives with evidence in one document, best first.
+
+        A sentence is evidence only for the narrative it matches best, as in the labelled-set
+        calibration of the threshold: one strong sentence about Ukraine should not also count
+        for every other Ukraine narrative that clears the threshold through it.
+        """
+        found, threshold = [], self.threshold
+        best = scores.argmax(axis=1) if len(scores) else np.zeros(0, dtype=np.int64)
         for j, entry in enumerate(self.matcher.entries):
-            hits = [i for i in np.argsort(-scores[:, j]) if scores[i, j] >= self.threshold]
+            hits = [i for i in np.argsort(-scores[:, j]) if best[i] == j and scores[i, j] >= threshold]
             if not hits:
                 continue
             evidence = tuple(
@@ -99,3 +138,21 @@ class NarrativesAnalyzer(_spacy.SharedParse):
 def candidate_sentences(text: str) -> list[tuple[int, int]]:
     """Sentence offsets worth matching (MIN_WORDS words or more)."""
     return [(s, e) for s, e in _spacy.plain_sentences(text) if len(text[s:e].split()) >= MIN_WORDS]
+
+
+class MiniLMNarrativesAnalyzer(NarrativesAnalyzer):
+    """`narratives_minilm`: every sentence embedded by the bundled MiniLM (a pass of its own)."""
+
+    name = "narratives_minilm"
+    version = "narratives-minilm-int8-2"
+
+    def __init__(self, threshold: float = NARRATIVE_THRESHOLD) -> None:
+        super().__init__(threshold)
+
+    def embed(self, sentences: Sequence[str]) -> np.ndarray:
+        return encoder.embed(list(sentences))
+
+    def vectors(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]) -> np.ndarray:
+        return encoder.embed(
+            [t[s:e] for t, doc_spans in zip(texts, spans, strict=True) for s, e in doc_spans]
+        )

@@ -2,17 +2,20 @@
 techniques (span identification) and names the technique (technique classification).
 
 One pass of the bundled int8 MiniLM encoder per window gives both the BIO tag probabilities and
-the hidden states the TC head reads, so each article is encoded once. Runs on onnxruntime,
-tokenizers and numpy only.
+the hidden states the TC head reads. The model keeps its last encodings, so the claims and
+narratives analysers pool the same hidden states per sentence (`sentence_features`) instead of
+encoding the article again. Runs on onnxruntime, tokenizers and numpy only.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +25,14 @@ from propscope.document import Annotations, Document, TechniqueSpan, sort_spans
 from propscope.errors import AnalyzerError
 from propscope.models import technique_head as head
 from propscope.models.runtime import Tokens, WindowedEncoder
+from propscope.models.sentence_heads import SentenceHeads, pool_sentences
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "techniques"
 MODEL_FILES = ("model.onnx", "tokenizer.json", "config.json", "tc_head.npz")
-VERSION = "techniques-minilm-4"
+VERSION = "techniques-minilm-5"
 BATCH_DOCS = 16  # documents encoded together: enough windows to fill batches of 32
+KEEP_ENCODED = 64  # documents: a pipeline batch or two, so later analysers reuse the pass
+KEEP_MAX_TOKENS = 100_000  # a longer text's hidden states (>150 MB) are not kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,14 +63,48 @@ class TechniqueModel:
             threads=threads,
         )
         self.tc = head.TCHead(folder / "tc_head.npz")
+        self.folder = folder
+        self._kept: OrderedDict[str, Encoded] = OrderedDict()
+        self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> list[Encoded]:
-        """Encode texts together (windows of all texts share batches)."""
-        out = self.encoder.encode(texts, ["si_logits", "hidden"])
-        return [
-            Encoded(text, tokens, head.softmax(o["si_logits"]), o["hidden"])
-            for text, (tokens, o) in zip(texts, out, strict=True)
+        """Encode texts together (windows of all texts share batches); recent ones are reused."""
+        with self._lock:
+            found = {t: self._kept[t] for t in texts if t in self._kept}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
+        if missing:
+            out = self.encoder.encode(missing, ["si_logits", "hidden"])
+            for text, (tokens, o) in zip(missing, out, strict=True):
+                found[text] = Encoded(text, tokens, head.softmax(o["si_logits"]), o["hidden"])
+            with self._lock:
+                self._kept.update((t, found[t]) for t in missing if len(found[t].tokens) <= KEEP_MAX_TOKENS)
+                while len(self._kept) > KEEP_ENCODED:
+                    self._kept.popitem(last=False)
+        return [found[t] for t in texts]
+
+    def forget(self) -> None:
+        """Drop kept encodings (benchmarks time the encoder, not the reuse)."""
+        with self._lock:
+            self._kept.clear()
+
+    @cached_property
+    def heads(self) -> SentenceHeads:
+        """The sentence heads fitted on this encoder (claims and narratives read them)."""
+        return SentenceHeads.load(self.folder)
+
+    def sentence_features(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> np.ndarray:
+        """Pooled hidden states for every span of every text, flat and in order."""
+        rows = [
+            pool_sentences(enc.tokens.offsets, enc.hidden, list(doc_spans))
+            for k in range(0, len(texts), BATCH_DOCS)
+            for enc, doc_spans in zip(
+                self.encode(texts[k : k + BATCH_DOCS]), spans[k : k + BATCH_DOCS], strict=True
+            )
         ]
+        width = self.config.get("hidden_size", 384)
+        return np.concatenate(rows) if rows else np.zeros((0, width), dtype=np.float32)
 
     def find_spans(self, enc: Encoded) -> list[tuple[int, int, float]]:
         """SI: character spans with their mean P(inside a technique)."""

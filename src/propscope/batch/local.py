@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from itertools import islice
@@ -12,9 +13,11 @@ from propscope.batch.worker import JobSpec, Outcome, Worker
 _worker: Worker | None = None
 
 
-def _start(spec: JobSpec) -> None:
-    """Pool initializer: models load here, once per process."""
+def _start(spec: JobSpec, threads: int) -> None:
+    """Pool initializer: models load here, once per process, each with its share of the cores
+    (onnxruntime would otherwise start one thread per core in every worker)."""
     global _worker
+    os.environ.setdefault("PROPSCOPE_THREADS", str(threads))
     _worker = Worker(spec)
 
 
@@ -39,7 +42,8 @@ def run_local(
     # spawn, not fork: a forked child would inherit the parent's open database connections and
     # any threads a model runtime started.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, context, _start, (spec,)) as pool:
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(workers, context, _start, (spec, threads)) as pool:
         pending: set[Future[list[Outcome]]] = set()
         for part in chunks:
             pending.add(pool.submit(_process, part))

@@ -1,8 +1,8 @@
 """CheckThat! 2024 Task 1 (check-worthiness) scoring: `propscope eval checkworthy`.
 
 Reads a CheckThat!-format TSV (`Sentence_id<TAB>Text<TAB>class_label`, CSV-style quoting),
-scores every sentence with a bundled check-worthiness scorer (the default `claims` model, or
-the `claims_fast` head) and reports F1 of the positive (`Yes`) class, the lab's
+scores every sentence with the `claims` analyser's check-worthiness head (runs of consecutive
+rows are read together, as in training) and reports F1 of the positive (`Yes`) class, the lab's
 ranking metric.
 """
 
@@ -14,12 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from propscope.analyzers.claims import ClaimsAnalyzer, FastClaimsAnalyzer
+from propscope.analyzers.claims import ClaimsAnalyzer
 from propscope.errors import IngestError
-
-# The analysers whose sentence scorer can be evaluated, by name: each knows its model and its
-# dev-tuned threshold, so the evaluation scores exactly what the analyser would.
-SCORERS: dict[str, type[ClaimsAnalyzer]] = {"claims": ClaimsAnalyzer, "claims_fast": FastClaimsAnalyzer}
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,18 +48,17 @@ def f1_scores(gold: Sequence[bool], predicted: Sequence[bool]) -> dict[str, floa
     return {"f1": round(f1, 4), "precision": round(precision, 4), "recall": round(recall, 4)}
 
 
-def predict(texts: Sequence[str], threshold: float | None = None, scorer: str = "claims") -> list[bool]:
-    """Check-worthy or not, at the scorer's tuned threshold unless one is given."""
-    analyzer = SCORERS[scorer](threshold)
+def predict(texts: Sequence[str], threshold: float | None = None) -> list[bool]:
+    """Check-worthy or not, at the analyser's tuned threshold unless one is given (the
+    analyser scores, so the evaluation measures exactly what `analyze` would)."""
+    analyzer = ClaimsAnalyzer(threshold)
     return [bool(p >= analyzer.threshold) for p in analyzer.scores(texts)]
 
 
-def evaluate(
-    path: Path, threshold: float | None = None, scorer: str = "claims"
-) -> tuple[dict[str, float], list[bool]]:
+def evaluate(path: Path, threshold: float | None = None) -> tuple[dict[str, float], list[bool]]:
     """Scores ({"f1", "precision", "recall", "n"}) and predictions for one labelled file."""
     rows = read_tsv(path)
-    predicted = predict([r.text for r in rows], threshold, scorer)
+    predicted = predict([r.text for r in rows], threshold)
     gold = [bool(r.label) for r in rows]
     report: dict[str, float] = {**f1_scores(gold, predicted), "n": len(rows)}
     return report, predicted
@@ -75,21 +70,18 @@ def write_predictions(path: Path, rows: Sequence[Row], predicted: Sequence[bool]
     path.write_text("".join(lines), encoding="utf-8")
 
 
-def eval_checkworthy_command(
-    tsv: Path, json_out: bool, predictions_out: Path | None, scorer: str = "claims"
-) -> str:
+def eval_checkworthy_command(tsv: Path, json_out: bool, predictions_out: Path | None) -> str:
     """What `propscope eval checkworthy --tsv FILE [--json] [--predictions-out FILE]` prints.
 
     Args:
         tsv: a CheckThat!-format file with labels.
         json_out: print one JSON object instead of a line of text.
         predictions_out: also write `Sentence_id<TAB>Yes|No` lines there.
-        scorer: `claims` (the default analyser's model) or `claims_fast`.
 
     Returns:
         The text to print: `{"f1", "precision", "recall", "n"}` as JSON, or a readable line.
     """
-    report, predicted = evaluate(tsv, scorer=scorer)
+    report, predicted = evaluate(tsv)
     if predictions_out is not None:
         write_predictions(predictions_out, read_tsv(tsv), predicted)
     if json_out:

@@ -1,10 +1,10 @@
-"""Bundled ONNX models of the claims and narratives analysers: load once, run in batches.
+"""The bundled sentence encoder: all-MiniLM-L6-v2, int8 ONNX, loaded once, run in batches.
 
-Both are all-MiniLM-L6-v2 exported to int8 ONNX by scripts in propscope/training/: `minilm/`
-outputs token embeddings (mean-pooled and L2-normalised here into sentence embeddings, which the
-narratives matcher and the fast check-worthiness head share), `claims/` holds that head and the
-fine-tuned check-worthiness classifier with logits of its own. Texts are sorted by length
-before batching so that padding stays short; results come back in input order.
+`minilm/` (exported by propscope/training/export_minilm.py) outputs token embeddings, mean-pooled
+and L2-normalised here into sentence embeddings: the space the narrative catalogue is matched
+in (`narratives_minilm`, `narratives discover`, and the target the technique encoder's
+projection head was fitted to). Texts are sorted by length before batching so that padding
+stays short; results come back in input order.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -88,7 +87,7 @@ def sentence_encoder() -> OnnxModel:
 def embed(texts: Sequence[str]) -> np.ndarray:
     """Sentence embeddings, shape (len(texts), 384), L2-normalised; cached by text.
 
-    The cache lets analysers of one pipeline run (narratives, claims_fast) share one pass.
+    The cache lets callers that embed the same sentences twice (discover, benchmarks) pay once.
     """
     if not texts:
         return np.zeros((0, 384), dtype=np.float32)
@@ -105,57 +104,3 @@ def embed(texts: Sequence[str]) -> np.ndarray:
 def clear_embeddings() -> None:
     """Forget cached sentence embeddings (benchmarks time the encoder, not the cache)."""
     _embedded.clear()
-
-
-@dataclass(frozen=True)
-class ClaimHead:
-    """The fast check-worthiness head: one ReLU layer over `embed` (claims/head.npz).
-
-    It reads the sentence embeddings the narratives analyser computes anyway, so check-worthiness
-    costs no encoder pass of its own; head.json holds its dev-tuned threshold and figures.
-    """
-
-    config: dict[str, Any]
-    w1: np.ndarray
-    b1: np.ndarray
-    w2: np.ndarray
-    b2: float
-
-    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
-        hidden = np.maximum(vectors @ self.w1 + self.b1, 0.0)
-        logits = hidden @ self.w2 + self.b2
-        return np.asarray(1.0 / (1.0 + np.exp(-logits)), dtype=np.float32)
-
-
-@cache
-def claims_head() -> ClaimHead:
-    """The fast check-worthiness head, loaded once."""
-    folder = MODELS_DIR / "claims"
-    if not (folder / "head.npz").is_file() or not (folder / "head.json").is_file():
-        raise AnalyzerError(AnalyzerError.E_MODEL.format(name="claims_fast", path=folder / "head.npz"))
-    with np.load(folder / "head.npz") as w:
-        weights = {k: np.asarray(w[k], dtype=np.float32) for k in ("w1", "b1", "w2", "b2")}
-    config = json.loads((folder / "head.json").read_text("utf-8"))
-    return ClaimHead(config, weights["w1"], weights["b1"], weights["w2"], float(weights["b2"][0]))
-
-
-def checkworthiness_fast(texts: Sequence[str]) -> np.ndarray:
-    """P(check-worthy) per text from the fast head on the shared sentence embeddings."""
-    if not texts:
-        return np.zeros(0, dtype=np.float32)
-    return claims_head().probabilities(embed(texts))
-
-
-@cache
-def claims_model() -> OnnxModel:
-    """The fine-tuned check-worthiness classifier; config.json holds its tuned threshold."""
-    return OnnxModel(MODELS_DIR / "claims", "claims")
-
-
-def checkworthiness(texts: Sequence[str]) -> np.ndarray:
-    """P(check-worthy) per text from the fine-tuned classifier (an encoder pass of its own)."""
-    if not texts:
-        return np.zeros(0, dtype=np.float32)
-    logits = np.stack(claims_model().run(texts))
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    return np.asarray(shifted[:, 1] / shifted.sum(axis=1), dtype=np.float32)

@@ -79,6 +79,8 @@ def _session_options(threads: int | None) -> Any:
     options.intra_op_num_threads = count
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if os.environ.get("PROPSCOPE_ORT_SPIN", "1") == "0":
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
 
 
