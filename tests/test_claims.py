@@ -75,6 +75,27 @@ def test_f1_of_the_positive_class() -> None:
     assert scores == {"f1": 0.5, "precision": 0.5, "recall": 0.5}
 
 
+MINI_TSV = (
+    "Sentence_id\tText\tclass_label\n"
+    "1\tUnemployment fell from 9 percent to 5 percent during my four years in office.\tYes\n"
+    "2\tThank you very much, it is great to be here tonight.\tNo\n"
+    "3\tWe cut taxes for 95 percent of working families, he said.\tYes\n"
+    "4\tLet me finish, please.\tNo\n"
+)
+
+
+def test_eval_checkworthy_on_the_command_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from propscope.cli import app
+
+    tsv = tmp_path / "mini.tsv"
+    tsv.write_text(MINI_TSV, encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", "checkworthy", "--tsv", str(tsv), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["n"] == 4
+
+
 def test_eval_checkworthy_command(tmp_path: Path) -> None:
     tsv = tmp_path / "mini.tsv"
     tsv.write_text(

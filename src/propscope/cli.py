@@ -357,16 +357,11 @@ def eval_checkworthy(
     predictions_out: Annotated[
         Path | None, typer.Option(help="Write Sentence_id<TAB>Yes|No lines here.")
     ] = None,
-    analyzer: Annotated[
-        str, typer.Option(help="Scorer: claims (default) or claims_fast.")
-    ] = "claims",
 ) -> None:
-    """Score the check-worthiness model: F1 of the positive class."""
-    from propscope.eval.checkworthy import SCORERS, eval_checkworthy_command
+    """Score the `claims` analyser's check-worthiness head: F1 of the positive class."""
+    from propscope.eval.checkworthy import eval_checkworthy_command
 
-    if analyzer not in SCORERS:
-        raise typer.BadParameter(f"choose one of {', '.join(SCORERS)}", param_hint="--analyzer")
-    _write(eval_checkworthy_command(tsv, as_json, predictions_out, analyzer) + "\n")
+    _write(eval_checkworthy_command(tsv, as_json, predictions_out) + "\n")
 
 
 @narratives_app.command("discover")
