@@ -160,13 +160,13 @@ def test_claims_alone_encode_what_they_need() -> None:
 
 def test_loose_sentences_score_like_the_same_sentences_in_a_text() -> None:
     """`scores` (evaluation files) reads runs of sentences as one text, as `analyze` reads an article."""
-    from propscope.analyzers.claims import CONTEXT, ClaimsAnalyzer, _join
+    from propscope.analyzers.claims import CONTEXT, ClaimsAnalyzer, in_runs
 
     analyzer = ClaimsAnalyzer()
     sentences = [
         f"The port handled {n} million tonnes of grain in 2021, officials said." for n in range(CONTEXT)
     ]
-    text, spans = _join(sentences)
-    assert [text[s:e] for s, e in spans] == sentences
-    in_text = analyzer.model.heads.checkworthiness(analyzer.model.sentence_features([text], [spans]))
+    texts, spans = in_runs(sentences)
+    assert len(texts) == 1 and [texts[0][s:e] for s, e in spans[0]] == sentences
+    in_text = analyzer.model.heads.checkworthiness(analyzer.model.sentence_features(texts, spans))
     np.testing.assert_allclose(analyzer.scores(sentences), in_text, atol=1e-5)

@@ -17,14 +17,14 @@ import numpy as np
 
 from propscope.analyzers import _spacy
 from propscope.analyzers._attribution import Attributor, is_quote
-from propscope.analyzers.techniques import TechniqueModel, default_model_dir, load_model
+from propscope.analyzers.techniques import ReadsTechniqueEncoder
 from propscope.document import Annotations, Claim, Document, Span
 
 MIN_WORDS = 4  # shorter "sentences" are headings, bylines and debris
 CONTEXT = 8  # loose sentences (an evaluation file) are encoded in runs of 8, as in training
 
 
-class ClaimsAnalyzer(_spacy.SharedParse):
+class ClaimsAnalyzer(_spacy.SharedParse, ReadsTechniqueEncoder):
     """The `claims` analyser."""
 
     name = "claims"
@@ -33,26 +33,18 @@ class ClaimsAnalyzer(_spacy.SharedParse):
     requires: tuple[str, ...] = ()
 
     def __init__(self, threshold: float | None = None, model_dir: Path | None = None) -> None:
-        self.model_dir = model_dir or default_model_dir()
-        self._threshold = threshold
+        super().__init__(threshold, model_dir)
         self.attributor = Attributor()
-
-    @property
-    def model(self) -> TechniqueModel:
-        return load_model(str(self.model_dir))
 
     @property
     def threshold(self) -> float:
         """The dev-tuned threshold, unless one was given."""
-        return self.model.heads.claim_threshold if self._threshold is None else self._threshold
+        given = self.given_threshold
+        return self.model.heads.claim_threshold if given is None else given
 
     def scores(self, sentences: Sequence[str]) -> np.ndarray:
         """P(check-worthy) for loose sentences, read in runs of CONTEXT as one text each."""
-        texts, spans = [], []
-        for k in range(0, len(sentences), CONTEXT):
-            text, offsets = _join(sentences[k : k + CONTEXT])
-            texts.append(text)
-            spans.append(offsets)
+        texts, spans = in_runs(sentences)
         return self.model.heads.checkworthiness(self.model.sentence_features(texts, spans))
 
     def analyze(
@@ -89,15 +81,19 @@ class ClaimsAnalyzer(_spacy.SharedParse):
         )
 
 
-def _join(sentences: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
-    """One text of the sentences, space-separated, and each sentence's offsets in it."""
-    text, spans = "", []
-    for sentence in sentences:
-        if text:
-            text += " "
-        spans.append((len(text), len(text) + len(sentence)))
-        text += sentence
-    return text, spans
+def in_runs(sentences: Sequence[str], size: int = CONTEXT) -> tuple[list[str], list[list[tuple[int, int]]]]:
+    """Texts of `size` consecutive sentences each, space-separated, and every sentence's offsets
+    in its text: how loose sentences are read, in training and in evaluation alike."""
+    texts, spans = [], []
+    for k in range(0, len(sentences), size):
+        text, offsets = "", []
+        for sentence in sentences[k : k + size]:
+            text += " " if text else ""
+            offsets.append((len(text), len(text) + len(sentence)))
+            text += sentence
+        texts.append(text)
+        spans.append(offsets)
+    return texts, spans
 
 
 def _candidates(text: str, sp: Any) -> list[tuple[int, int, Any]]:

@@ -18,12 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 
 from propscope.analyzers import _spacy
-from propscope.analyzers.techniques import TechniqueModel, default_model_dir, load_model
+from propscope.analyzers.techniques import ReadsTechniqueEncoder
 from propscope.document import Annotations, Document, Evidence, Narrative
 from propscope.models import encoder
 from propscope.narratives import NarrativeEntry, load_catalogue
@@ -67,7 +66,7 @@ class Matcher:
         return out
 
 
-class NarrativesAnalyzer(_spacy.SharedParse):
+class NarrativesAnalyzer(_spacy.SharedParse, ReadsTechniqueEncoder):
     """The `narratives` analyser: sentence vectors from the technique encoder's pass."""
 
     name = "narratives"
@@ -75,17 +74,10 @@ class NarrativesAnalyzer(_spacy.SharedParse):
     produces = ("narratives",)
     requires: tuple[str, ...] = ()
 
-    def __init__(self, threshold: float | None = None, model_dir: Path | None = None) -> None:
-        self.model_dir = model_dir or default_model_dir()
-        self._threshold = threshold
-
-    @property
-    def model(self) -> TechniqueModel:
-        return load_model(str(self.model_dir))
-
     @property
     def threshold(self) -> float:
-        return self.model.heads.narrative_threshold if self._threshold is None else self._threshold
+        given = self.given_threshold
+        return self.model.heads.narrative_threshold if given is None else given
 
     @cached_property
     def matcher(self) -> Matcher:

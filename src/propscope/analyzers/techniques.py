@@ -144,6 +144,20 @@ def default_model_dir() -> Path:
     return Path(override) if override else MODEL_DIR
 
 
+class ReadsTechniqueEncoder:
+    """Base of the analysers that pool the technique encoder's hidden states (claims,
+    narratives): the model loads once per folder, shared with the techniques analyser, so its
+    kept encodings are shared too. A threshold given here overrides the heads' tuned one."""
+
+    def __init__(self, threshold: float | None = None, model_dir: Path | None = None) -> None:
+        self.model_dir = model_dir or default_model_dir()
+        self.given_threshold = threshold
+
+    @property
+    def model(self) -> TechniqueModel:
+        return load_model(str(self.model_dir))
+
+
 class TechniqueAnalyzer:
     """Propaganda technique spans for any document; the model loads on first use."""
 

@@ -28,13 +28,13 @@ from typing import Any
 import numpy as np
 import yaml
 
+from propscope.analyzers.claims import in_runs  # CT24 rows are read as `claims` reads them
 from propscope.analyzers.techniques import MODEL_DIR, TechniqueModel
 from propscope.eval.checkworthy import Row, f1_scores, read_tsv
 from propscope.models import encoder
 from propscope.models.sentence_heads import CONFIG, WEIGHTS, SentenceHeads
 from propscope.narratives import load_catalogue
 
-RUN = 8  # CT24 sentences read together, as `claims` reads loose sentences
 SEEDS = (13, 14, 15, 16, 17)
 RIDGE_ALPHA = 10.0  # 0.1-10 measured alike on held-out cosine (0.75 median); 10 is the safest
 LABELLED = Path(__file__).resolve().parents[3] / "tests" / "data" / "narratives_labelled.yaml"
@@ -44,20 +44,6 @@ GRID = [round(t, 2) for t in np.arange(0.05, 0.96, 0.01)]
 def ct24_split(folder: Path, split: str) -> list[Row]:
     rows = read_tsv(folder / f"CT24_checkworthy_english_{split}.tsv")
     return sorted(rows, key=lambda r: int(r.id) if r.id.isdigit() else 0)
-
-
-def runs_of(sentences: list[str]) -> tuple[list[str], list[list[tuple[int, int]]]]:
-    """Texts of RUN sentences each, and every sentence's span in its text."""
-    texts, spans = [], []
-    for k in range(0, len(sentences), RUN):
-        text, offsets = "", []
-        for sentence in sentences[k : k + RUN]:
-            text += " " if text else ""
-            offsets.append((len(text), len(text) + len(sentence)))
-            text += sentence
-        texts.append(text)
-        spans.append(offsets)
-    return texts, spans
 
 
 def ptc_sentences(ptc: Path) -> tuple[list[str], list[list[tuple[int, int]]]]:
@@ -179,7 +165,7 @@ def _features(model: TechniqueModel, ct24: Path, ptc: Path, limit: int | None, b
     x, y, minilm = {}, {}, {}
     for split in ("train", "dev", "dev-test"):
         rows = ct24_split(ct24, split)[:limit]
-        x[split] = features(model, *runs_of([r.text for r in rows]))
+        x[split] = features(model, *in_runs([r.text for r in rows]))
         y[split] = np.array([bool(r.label) for r in rows])
         minilm[split] = encoder.embed([r.text for r in rows])
         print(f"CT24 {split}: {len(rows)} sentences ({time.time() - began:.0f} s)", flush=True)
