@@ -56,3 +56,19 @@ def test_fitting_recovers_a_planted_signal() -> None:
     proj, figures = fit_projection(x["train"], target, x["dev"], held, x["train"])
     assert figures["held_out_cosine_to_minilm"]["median"] > 0.9
     assert proj["proj_w"].shape == (16, 8) and proj["proj_centre"].shape == (8,)
+
+
+def test_loose_texts_do_not_push_out_the_batch_being_analysed() -> None:
+    """Building the narrative catalogue (hundreds of loose examples) between the techniques
+    and narratives analysers must not evict the article encodings narratives is about to read."""
+    from propscope.analyzers.narratives import NarrativesAnalyzer
+    from propscope.document import Document
+
+    text = "The minister said the harbour strike would end on Monday, officials confirmed."
+    techniques = TechniqueAnalyzer()
+    techniques.model.forget()
+    techniques.analyze([Document(text)])
+    narratives = NarrativesAnalyzer()
+    narratives.__dict__.pop("matcher", None)
+    assert len(narratives.matcher.entries) > 0
+    assert text in techniques.model._kept

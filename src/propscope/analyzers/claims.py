@@ -45,7 +45,7 @@ class ClaimsAnalyzer(_spacy.SharedParse, ReadsTechniqueEncoder):
     def scores(self, sentences: Sequence[str]) -> np.ndarray:
         """P(check-worthy) for loose sentences, read in runs of CONTEXT as one text each."""
         texts, spans = in_runs(sentences)
-        return self.model.heads.checkworthiness(self.model.sentence_features(texts, spans))
+        return self.model.heads.checkworthiness(self.model.sentence_features(texts, spans, keep=False))
 
     def analyze(
         self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None

@@ -85,11 +85,13 @@ class NarrativesAnalyzer(_spacy.SharedParse, ReadsTechniqueEncoder):
 
     def embed(self, sentences: Sequence[str]) -> np.ndarray:
         """Vectors for loose sentences (catalogue examples, test sets), each read on its own."""
-        return self.vectors(list(sentences), [[(0, len(s))] for s in sentences])
+        return self.vectors(list(sentences), [[(0, len(s))] for s in sentences], keep=False)
 
-    def vectors(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]) -> np.ndarray:
+    def vectors(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], keep: bool = True
+    ) -> np.ndarray:
         """One unit vector per span of each text, flat and in order."""
-        return self.model.heads.embed(self.model.sentence_features(texts, spans))
+        return self.model.heads.embed(self.model.sentence_features(texts, spans, keep))
 
     def analyze(
         self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None
@@ -144,7 +146,9 @@ class MiniLMNarrativesAnalyzer(NarrativesAnalyzer):
     def embed(self, sentences: Sequence[str]) -> np.ndarray:
         return encoder.embed(list(sentences))
 
-    def vectors(self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]) -> np.ndarray:
+    def vectors(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], keep: bool = True
+    ) -> np.ndarray:
         return encoder.embed(
             [t[s:e] for t, doc_spans in zip(texts, spans, strict=True) for s, e in doc_spans]
         )

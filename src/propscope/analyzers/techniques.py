@@ -67,8 +67,12 @@ class TechniqueModel:
         self._kept: OrderedDict[str, Encoded] = OrderedDict()
         self._lock = threading.Lock()
 
-    def encode(self, texts: Sequence[str]) -> list[Encoded]:
-        """Encode texts together (windows of all texts share batches); recent ones are reused."""
+    def encode(self, texts: Sequence[str], keep: bool = True) -> list[Encoded]:
+        """Encode texts together (windows of all texts share batches); recent ones are reused.
+
+        `keep=False` for loose texts (catalogue examples, evaluation sentences): kept, they
+        would push out the articles that later analysers of the same batch are about to read.
+        """
         with self._lock:
             found = {t: self._kept[t] for t in texts if t in self._kept}
         missing = list(dict.fromkeys(t for t in texts if t not in found))
@@ -77,7 +81,10 @@ class TechniqueModel:
             for text, (tokens, o) in zip(missing, out, strict=True):
                 found[text] = Encoded(text, tokens, head.softmax(o["si_logits"]), o["hidden"])
             with self._lock:
-                self._kept.update((t, found[t]) for t in missing if len(found[t].tokens) <= KEEP_MAX_TOKENS)
+                if keep:
+                    self._kept.update(
+                        (t, found[t]) for t in missing if len(found[t].tokens) <= KEEP_MAX_TOKENS
+                    )
                 while len(self._kept) > KEEP_ENCODED:
                     self._kept.popitem(last=False)
         return [found[t] for t in texts]
@@ -93,14 +100,15 @@ class TechniqueModel:
         return SentenceHeads.load(self.folder)
 
     def sentence_features(
-        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], keep: bool = True
     ) -> np.ndarray:
-        """Pooled hidden states for every span of every text, flat and in order."""
+        """Pooled hidden states for every span of every text, flat and in order (`keep` as in
+        `encode`)."""
         rows = [
             pool_sentences(enc.tokens.offsets, enc.hidden, list(doc_spans))
             for k in range(0, len(texts), BATCH_DOCS)
             for enc, doc_spans in zip(
-                self.encode(texts[k : k + BATCH_DOCS]), spans[k : k + BATCH_DOCS], strict=True
+                self.encode(texts[k : k + BATCH_DOCS], keep), spans[k : k + BATCH_DOCS], strict=True
             )
         ]
         width = self.config.get("hidden_size", 384)
@@ -109,7 +117,10 @@ class TechniqueModel:
     def find_spans(self, enc: Encoded) -> list[tuple[int, int, float]]:
         """SI: character spans with their mean P(inside a technique)."""
         return head.decode_spans(
-            enc.text, enc.tokens.offsets, enc.probs, self.threshold,
+            enc.text,
+            enc.tokens.offsets,
+            enc.probs,
+            self.threshold,
             min_chars=int(self.config.get("si_min_chars", 2)),
             min_score=float(self.config.get("si_min_score", 0.0)),
             join_gap=int(self.config.get("si_join_gap", 0)),

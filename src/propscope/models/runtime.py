@@ -142,12 +142,18 @@ class WindowedEncoder:
     """
 
     def __init__(
-        self, model_path: Path, tokenizer_path: Path, *, window: int = 256, stride: int = 128,
-        batch_size: int = 32, threads: int | None = None,
+        self,
+        model_path: Path,
+        tokenizer_path: Path,
+        *,
+        window: int = 256,
+        stride: int = 128,
+        batch_size: int = 32,
+        threads: int | None = None,
     ) -> None:
-        count = thread_count(threads)
-        self.session = load_session(str(model_path), count)
-        self.narrow = load_session(str(model_path), count - 1, spin=False) if count > 1 else self.session
+        self.model_path = str(model_path)
+        self.threads = thread_count(threads)
+        self.session = load_session(self.model_path, self.threads)
         self.tokenizer = load_tokenizer(str(tokenizer_path))
         self.size = window - 2  # room for [CLS] and [SEP]
         self.stride = stride
@@ -161,10 +167,7 @@ class WindowedEncoder:
         tokens = [tokenize(self.tokenizer, text) for text in texts]
         windows = self._windows(tokens)
         results = self._run(windows, outputs)
-        return [
-            (toks, self._stitch(toks, d, windows, results, outputs))
-            for d, toks in enumerate(tokens)
-        ]
+        return [(toks, self._stitch(toks, d, windows, results, outputs)) for d, toks in enumerate(tokens)]
 
     def _windows(self, tokens: Sequence[Tokens]) -> list[_Window]:
         windows = []
@@ -195,12 +198,22 @@ class WindowedEncoder:
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.input_names:
             feed["token_type_ids"] = np.zeros_like(ids)
-        session = self.narrow if cores_shared() else self.session
-        return list(session.run(list(outputs), feed))
+        return list(self._session().run(list(outputs), feed))
+
+    def _session(self) -> Any:
+        """The full session, or while a background parse runs one thread fewer (loaded the
+        first time it is needed: most processes never parse in the background)."""
+        if self.threads > 1 and cores_shared():
+            return load_session(self.model_path, self.threads - 1, spin=False)
+        return self.session
 
     def _stitch(
-        self, toks: Tokens, doc: int, windows: Sequence[_Window],
-        results: Sequence[Sequence[np.ndarray]], outputs: Sequence[str],
+        self,
+        toks: Tokens,
+        doc: int,
+        windows: Sequence[_Window],
+        results: Sequence[Sequence[np.ndarray]],
+        outputs: Sequence[str],
     ) -> dict[str, np.ndarray]:
         mine = [i for i, w in enumerate(windows) if w.doc == doc]
         starts = [windows[i].start for i in mine]

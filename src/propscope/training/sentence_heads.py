@@ -130,7 +130,7 @@ def narrative_threshold(model: TechniqueModel, heads: SentenceHeads) -> dict[str
     from propscope.analyzers.narratives import Matcher
 
     def embed(texts: list[str]) -> np.ndarray:
-        return heads.embed(model.sentence_features(texts, [[(0, len(t))] for t in texts]))
+        return heads.embed(model.sentence_features(texts, [[(0, len(t))] for t in texts], keep=False))
 
     matcher = Matcher.build(load_catalogue(), embed)
     rows = yaml.safe_load(LABELLED.read_text("utf-8"))["sentences"]
@@ -155,23 +155,18 @@ def narrative_threshold(model: TechniqueModel, heads: SentenceHeads) -> dict[str
     }
 
 
-def features(model: TechniqueModel, texts: list[str], spans: list[list[tuple[int, int]]]) -> np.ndarray:
-    model.forget()
-    return model.sentence_features(texts, spans)
-
-
 def _features(model: TechniqueModel, ct24: Path, ptc: Path, limit: int | None, began: float) -> tuple:
     """Pooled features (and MiniLM targets) of CT24 train/dev/dev-test and PTC train sentences."""
     x, y, minilm = {}, {}, {}
     for split in ("train", "dev", "dev-test"):
         rows = ct24_split(ct24, split)[:limit]
-        x[split] = features(model, *in_runs([r.text for r in rows]))
+        x[split] = model.sentence_features(*in_runs([r.text for r in rows]), keep=False)
         y[split] = np.array([bool(r.label) for r in rows])
         minilm[split] = encoder.embed([r.text for r in rows])
         print(f"CT24 {split}: {len(rows)} sentences ({time.time() - began:.0f} s)", flush=True)
     texts, spans = ptc_sentences(ptc)
     texts, spans = texts[:limit], spans[:limit]
-    x_ptc = features(model, texts, spans)
+    x_ptc = model.sentence_features(texts, spans, keep=False)
     minilm_ptc = encoder.embed([t[s:e] for t, doc in zip(texts, spans, strict=True) for s, e in doc])
     print(f"PTC train: {len(x_ptc)} sentences ({time.time() - began:.0f} s)", flush=True)
     return x, y, minilm, x_ptc, minilm_ptc
