@@ -144,3 +144,14 @@ def test_every_prepare_runs_before_the_first_analyser() -> None:
     pipeline = Pipeline([StatsAnalyzer(), Prepared("a", log), Prepared("b", log)])
     pipeline.analyze_batch([Document("One text."), Document("Another text.")])
     assert log == ["prepare a 2", "prepare b 2", "analyze a", "analyze b"]
+
+
+def test_pipe_prepares_the_next_batch_before_analysing_this_one() -> None:
+    log: list[str] = []
+    docs = [Document(f"Text number {i}.") for i in range(5)]
+    list(Pipeline([Prepared("a", log)]).pipe(docs, batch_size=2))
+    assert log == [
+        "prepare a 2", "prepare a 2", "analyze a",  # batch 1, then batch 2 queued behind it
+        "prepare a 2", "prepare a 1", "analyze a",  # batch 2 (a cached no-op for the parse), 3
+        "prepare a 1", "analyze a",  # the last batch has none after it
+    ]

@@ -93,18 +93,28 @@ def run(
     report = RunReport()
     copies: list[Document] = []
     stream = _documents(sources, options or IngestOptions(), report, copies)
-    while batch := list(islice(stream, batch_size)):
-        results = _analyse(batch, pipeline, report)
+    batch = list(islice(stream, batch_size))
+    while batch:
+        read_with_batch = _take(copies)
+        upcoming = list(islice(stream, batch_size))  # read ahead: its parse starts early
+        results = _analyse(batch, pipeline, report, upcoming)
         if store is not None and results:
             _store(store, results, pipeline, report)
-        _record_sightings(store, copies)
+        _record_sightings(store, read_with_batch)
         for result in results:
             if on_result:
                 on_result(result)
+        batch = upcoming
     _record_sightings(store, copies)  # duplicates read after the last batch was stored
     if store is not None and report.failures:
         store.record_errors(report.failures)
     return report
+
+
+def _take(copies: list[Document]) -> list[Document]:
+    taken = list(copies)
+    copies.clear()
+    return taken
 
 
 def _record_sightings(store: Store | None, copies: list[Document]) -> None:
@@ -144,11 +154,13 @@ def _documents(
             yield item
 
 
-def _analyse(batch: list[Document], pipeline: Pipeline | None, report: RunReport) -> list[Result]:
+def _analyse(
+    batch: list[Document], pipeline: Pipeline | None, report: RunReport, upcoming: list[Document]
+) -> list[Result]:
     if pipeline is None:
         return [Result(doc) for doc in batch]
     try:
-        results = pipeline.analyze_batch(batch)
+        results = pipeline.analyze_batch(batch, upcoming)
     except Exception:
         # One document broke the batch: retry one by one so only that document is lost.
         results = list(_analyse_each(batch, pipeline, report))

@@ -39,13 +39,19 @@ class Pipeline:
     def versions(self) -> dict[str, str]:
         return {a.name: a.version for a in self.analyzers}
 
-    def analyze_batch(self, docs: Sequence[Document]) -> list[Result]:
-        """Every analyser over the whole batch, so model calls batch across documents."""
+    def analyze_batch(
+        self, docs: Sequence[Document], upcoming: Sequence[Document] = ()
+    ) -> list[Result]:
+        """Every analyser over the whole batch, so model calls batch across documents.
+
+        `upcoming` is the batch that follows: its background work (the spaCy parse) is queued
+        behind this batch's, so the second core stays busy while this batch's rules run on the
+        first instead of idling until the next batch starts.
+        """
         layers = [Annotations() for _ in docs]
-        for analyzer in self.analyzers:
-            prepare = getattr(analyzer, "prepare", None)
-            if prepare is not None:
-                prepare(docs)  # start background work before the first analyser runs
+        self._prepare(docs)
+        if upcoming:
+            self._prepare(upcoming)
         for analyzer in self.analyzers:
             found = analyzer.analyze(docs, layers)
             if len(found) != len(docs):
@@ -56,11 +62,21 @@ class Pipeline:
             layers = [old.merge(new) for old, new in zip(layers, found, strict=True)]
         return [Result(doc, ann, self.versions) for doc, ann in zip(docs, layers, strict=True)]
 
+    def _prepare(self, docs: Sequence[Document]) -> None:
+        """Start background work before the first analyser runs."""
+        for analyzer in self.analyzers:
+            prepare = getattr(analyzer, "prepare", None)
+            if prepare is not None:
+                prepare(docs)
+
     def pipe(self, docs: Iterable[Document], batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[Result]:
-        """Analyse a stream lazily, `batch_size` documents at a time."""
+        """Analyse a stream lazily, `batch_size` documents at a time, reading one batch ahead."""
         stream = iter(docs)
-        while batch := list(islice(stream, batch_size)):
-            yield from self.analyze_batch(batch)
+        batch = list(islice(stream, batch_size))
+        while batch:
+            upcoming = list(islice(stream, batch_size))
+            yield from self.analyze_batch(batch, upcoming)
+            batch = upcoming
 
 
 def _check_requirements(analyzers: Sequence[Analyzer]) -> None:

@@ -454,6 +454,9 @@ def quantise(fp32: Path, int8: Path) -> None:
     )
 
 
+EVAL_DOCS_PER_CALL = 16  # propscope.eval.ptc's chunk, the pipeline's batch
+
+
 def onnx_encoded(
     model_path: Path, articles: list[Article], stride: int = STRIDE
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -462,7 +465,15 @@ def onnx_encoded(
     encoder = WindowedEncoder(
         model_path, base_model_path() / "tokenizer.json", window=WINDOW, stride=stride
     )
-    out = encoder.encode([a.text for a in articles], ["si_logits", "hidden"])
+    # 16 documents per call, as the analyser and `propscope eval ptc` run them: int8 activation
+    # scales are set per ONNX batch, so tuning on other batches tunes for other numbers
+    out = [
+        encoded
+        for k in range(0, len(articles), EVAL_DOCS_PER_CALL)
+        for encoded in encoder.encode(
+            [a.text for a in articles[k : k + EVAL_DOCS_PER_CALL]], ["si_logits", "hidden"]
+        )
+    ]
     return [(head.softmax(o["si_logits"]), o["hidden"]) for _, o in out]
 
 
