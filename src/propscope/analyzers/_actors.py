@@ -67,13 +67,21 @@ class ActorTable:
         return sorted(found, key=lambda m: m.start)
 
     def _alias_matches(self, sp: Any) -> list[tuple[int, int]]:
-        """Token ranges whose exact text is an alias (longest first, no overlaps)."""
-        hits: list[tuple[int, int]] = []
+        """Token ranges whose exact text is an alias (longest first, no overlaps).
+
+        A range's text is cut from the document by character offsets: building a spaCy Span
+        for every candidate range cost more than the whole entities analyser besides.
+        """
+        text = sp.text
+        offsets = sp.to_array(["IDX", "LENGTH"]).tolist()  # no Token objects: they cost too
+        starts = [start for start, _ in offsets]
+        ends = [start + length for start, length in offsets]
         longest = max(len(a.split()) for a in self.exact)
+        hits: list[tuple[int, int]] = []
         i = 0
-        while i < len(sp):
-            for n in range(min(longest, len(sp) - i), 0, -1):
-                if sp[i : i + n].text in self.exact:
+        while i < len(starts):
+            for n in range(min(longest, len(starts) - i), 0, -1):
+                if text[starts[i] : ends[i + n - 1]] in self.exact:
                     hits.append((i, i + n))
                     i += n - 1
                     break
@@ -122,4 +130,4 @@ class ActorTable:
 
 
 def _sentence_index(sp: Any) -> dict[int, int]:
-    return {tok.i: n for n, sent in enumerate(sp.sents) for tok in sent}
+    return {i: n for n, sent in enumerate(sp.sents) for i in range(sent.start, sent.end)}
