@@ -51,3 +51,31 @@ def test_a_failed_background_parse_raises_in_parse(monkeypatch: pytest.MonkeyPat
         _spacy.parse([text])
     monkeypatch.undo()
     assert _spacy.parse([text])[0].text == text  # nothing half-cached: a later parse works
+
+
+RULER_CASES = (
+    "I ain't gonna go, let's see. Y'all c'mon, we gotta leave now. There is a dog and there are two. "
+    "But he did it, and I have had it. You do; it does. Whether or not it rains, that one is mine. "
+    "The U.S. said it would not, because Washington's envoys had been told so.\n\n  Spaces   here."
+)
+
+
+def _attributes(doc: Any) -> list[tuple[str, ...]]:
+    return [(t.pos_, str(t.morph), t.lemma_, t.tag_, t.dep_, t.ent_type_) for t in doc]
+
+
+def _assert_same_as_the_ruler(text: str) -> None:
+    """The parse runs the ruler's rules without its Matcher: every token must come out the same."""
+    import spacy
+
+    full = spacy.load(_spacy.MODEL, disable=["lemmatizer"])  # the ruler as spaCy runs it
+    _spacy.clear_cache()
+    assert _attributes(_spacy.parse([text])[0]) == _attributes(full(text))
+
+
+def test_attribute_rules_set_what_spacys_attribute_ruler_sets() -> None:
+    _assert_same_as_the_ruler(RULER_CASES)
+
+
+def test_attribute_rules_on_the_specimen(specimen_text: str) -> None:
+    _assert_same_as_the_ruler(specimen_text)
