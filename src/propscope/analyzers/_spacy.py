@@ -58,6 +58,7 @@ def nlp() -> Any:
 
 
 def attribute_rules() -> AttributeRules:
+    """The pipeline's attribute ruler, run by `_parse_into_cache` on each parsed Doc."""
     return _load()[1]
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from propscope.analyzers.techniques import Encoded, TechniqueModel, default_model_dir, load_model
+from propscope.pipeline import DEFAULT_BATCH_SIZE
 
 Gold = dict[str, list[tuple[int, int]]]
 
@@ -177,7 +178,7 @@ def _predict_article(
 
 
 def predict_ptc(
-    model: TechniqueModel, texts: dict[str, str], gold_tc: list[TCRow], batch: int = 16
+    model: TechniqueModel, texts: dict[str, str], gold_tc: list[TCRow], batch: int = DEFAULT_BATCH_SIZE
 ) -> tuple[Gold, list[str]]:
     """Model SI spans per article and TC labels aligned with `gold_tc` (gold file order)."""
     by_article: dict[str, list[TCRow]] = {}

@@ -35,6 +35,7 @@ from propscope.models.runtime import (
     window_owner,
     window_starts,
 )
+from propscope.pipeline import DEFAULT_BATCH_SIZE
 from propscope.techniques import NAMES
 
 WINDOW = 256  # tokens incl. [CLS]/[SEP]; PTC articles average ~1,200 word pieces
@@ -454,9 +455,6 @@ def quantise(fp32: Path, int8: Path) -> None:
     )
 
 
-EVAL_DOCS_PER_CALL = 16  # propscope.eval.ptc's chunk, the pipeline's batch
-
-
 def onnx_encoded(
     model_path: Path, articles: list[Article], stride: int = STRIDE
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -465,13 +463,13 @@ def onnx_encoded(
     encoder = WindowedEncoder(
         model_path, base_model_path() / "tokenizer.json", window=WINDOW, stride=stride
     )
-    # 16 documents per call, as the analyser and `propscope eval ptc` run them: int8 activation
+    # as many documents per call as the pipeline and `propscope eval ptc` take: int8 activation
     # scales are set per ONNX batch, so tuning on other batches tunes for other numbers
     out = [
         encoded
-        for k in range(0, len(articles), EVAL_DOCS_PER_CALL)
+        for k in range(0, len(articles), DEFAULT_BATCH_SIZE)
         for encoded in encoder.encode(
-            [a.text for a in articles[k : k + EVAL_DOCS_PER_CALL]], ["si_logits", "hidden"]
+            [a.text for a in articles[k : k + DEFAULT_BATCH_SIZE]], ["si_logits", "hidden"]
         )
     ]
     return [(head.softmax(o["si_logits"]), o["hidden"]) for _, o in out]
