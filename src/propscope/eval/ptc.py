@@ -11,8 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from propscope.analyzers.techniques import Encoded, TechniqueModel, default_model_dir, load_model
-from propscope.pipeline import DEFAULT_BATCH_SIZE
+from propscope.analyzers.techniques import (
+    BATCH_DOCS,
+    Encoded,
+    TechniqueModel,
+    default_model_dir,
+    load_model,
+)
 
 Gold = dict[str, list[tuple[int, int]]]
 
@@ -178,7 +183,7 @@ def _predict_article(
 
 
 def predict_ptc(
-    model: TechniqueModel, texts: dict[str, str], gold_tc: list[TCRow], batch: int = DEFAULT_BATCH_SIZE
+    model: TechniqueModel, texts: dict[str, str], gold_tc: list[TCRow], batch: int = BATCH_DOCS
 ) -> tuple[Gold, list[str]]:
     """Model SI spans per article and TC labels aligned with `gold_tc` (gold file order)."""
     by_article: dict[str, list[TCRow]] = {}

@@ -21,6 +21,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from propscope.errors import AnalyzerError
+from propscope.models.sentence_heads import unit
 
 MODELS_DIR = Path(__file__).resolve().parent
 BATCH_SIZE = 32
@@ -74,8 +75,7 @@ def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Mean over real tokens, then L2 norm (the sentence-transformers recipe for MiniLM)."""
     weights = mask[..., None].astype(np.float32)
     vectors = (hidden * weights).sum(1) / np.clip(weights.sum(1), 1e-9, None)
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return np.asarray(vectors / np.clip(norms, 1e-12, None), dtype=np.float32)
+    return unit(vectors)
 
 
 @cache

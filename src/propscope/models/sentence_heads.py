@@ -36,6 +36,7 @@ def pool_sentences(offsets: np.ndarray, hidden: np.ndarray, spans: list[tuple[in
 
 
 def unit(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to length 1 (zero rows stay zero), as float32."""
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return np.asarray(vectors / np.clip(norms, 1e-12, None), dtype=np.float32)
 

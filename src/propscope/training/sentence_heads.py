@@ -32,7 +32,7 @@ from propscope.analyzers.claims import in_runs  # CT24 rows are read as `claims`
 from propscope.analyzers.techniques import MODEL_DIR, TechniqueModel
 from propscope.eval.checkworthy import Row, f1_scores, read_tsv
 from propscope.models import encoder
-from propscope.models.sentence_heads import CONFIG, WEIGHTS, SentenceHeads
+from propscope.models.sentence_heads import CONFIG, WEIGHTS, SentenceHeads, unit
 from propscope.narratives import load_catalogue
 
 SEEDS = (13, 14, 15, 16, 17)
@@ -111,7 +111,7 @@ def fit_projection(
     weights = {"proj_w": ridge.coef_.T.astype(np.float32), "proj_b": ridge.intercept_.astype(np.float32)}
     weights["proj_centre"] = (x_news @ weights["proj_w"] + weights["proj_b"]).mean(axis=0)
     predicted = x_held @ weights["proj_w"] + weights["proj_b"]
-    predicted /= np.clip(np.linalg.norm(predicted, axis=1, keepdims=True), 1e-12, None)
+    predicted = unit(predicted)
     cosine = (predicted * target_held).sum(axis=1)
     return weights, {
         "ridge_alpha": RIDGE_ALPHA,

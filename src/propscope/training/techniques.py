@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from propscope.analyzers.techniques import BATCH_DOCS
 from propscope.eval import ptc
 from propscope.models import technique_head as head
 from propscope.models.runtime import (
@@ -35,7 +36,6 @@ from propscope.models.runtime import (
     window_owner,
     window_starts,
 )
-from propscope.pipeline import DEFAULT_BATCH_SIZE
 from propscope.techniques import NAMES
 
 WINDOW = 256  # tokens incl. [CLS]/[SEP]; PTC articles average ~1,200 word pieces
@@ -463,13 +463,13 @@ def onnx_encoded(
     encoder = WindowedEncoder(
         model_path, base_model_path() / "tokenizer.json", window=WINDOW, stride=stride
     )
-    # as many documents per call as the pipeline and `propscope eval ptc` take: int8 activation
+    # as many documents per call as the analyser and `propscope eval ptc` encode: int8 activation
     # scales are set per ONNX batch, so tuning on other batches tunes for other numbers
     out = [
         encoded
-        for k in range(0, len(articles), DEFAULT_BATCH_SIZE)
+        for k in range(0, len(articles), BATCH_DOCS)
         for encoded in encoder.encode(
-            [a.text for a in articles[k : k + DEFAULT_BATCH_SIZE]], ["si_logits", "hidden"]
+            [a.text for a in articles[k : k + BATCH_DOCS]], ["si_logits", "hidden"]
         )
     ]
     return [(head.softmax(o["si_logits"]), o["hidden"]) for _, o in out]
