@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +12,7 @@ import pytest
 from propscope.analyzers.techniques import MODEL_DIR, TechniqueAnalyzer, TechniqueModel
 from propscope.document import Document
 from propscope.errors import AnalyzerError
-from propscope.models.runtime import window_owner, window_starts
+from propscope.models.runtime import Tokens, line_windows, window_cuts
 from propscope.techniques import NAMES, TECHNIQUES, technique
 
 SPECIMEN = Path(__file__).resolve().parents[2] / "shared" / "examples" / "neo-kazakhstan-2022.txt"
@@ -40,20 +42,69 @@ def test_technique_table(count: int) -> None:
         technique("Nope")
 
 
-@pytest.mark.parametrize(("n", "size", "stride"), [(0, 10, 5), (7, 10, 5), (23, 10, 5), (40, 10, 4)])
-def test_windows_cover_every_token(n: int, size: int, stride: int) -> None:
-    starts = window_starts(n, size, stride)
-    covered = set().union(*(range(s, min(s + size, n)) for s in starts))
-    assert covered == set(range(n))
-    owner = window_owner(n, size, starts)
-    for k, w in enumerate(owner.tolist()):
-        assert starts[w] <= k < starts[w] + size
+def _words(text: str) -> Tokens:
+    """One token per whitespace-separated word, with its character offsets."""
+    offsets = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    return Tokens(np.arange(len(offsets), dtype=np.int64), np.asarray(offsets, dtype=np.int64).reshape(-1, 2))
+
+
+LINES = "\n".join(" ".join(f"w{k}" for k in range(length)) for length in (3, 4, 2, 12, 1, 5))
+
+
+@pytest.mark.parametrize("by_lines", [False, True])
+@pytest.mark.parametrize(
+    ("text", "size", "stride"), [("", 10, 5), ("a b c", 10, 5), (LINES, 10, 5), (LINES, 6, 4)]
+)
+def test_windows_answer_for_every_token_once(text: str, size: int, stride: int, by_lines: bool) -> None:
+    tokens = _words(text)
+    cuts = window_cuts(text, tokens, size, stride, by_lines)
+    owned = [k for cut in cuts for k in range(cut.own_start, cut.own_end)]
+    assert owned == list(range(len(tokens)))
+    for cut in cuts:
+        assert cut.start <= cut.own_start <= cut.own_end <= cut.end <= cut.start + size
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [(10, [(0, 9), (9, 19), (19, 27)]), (6, [(0, 3), (3, 9), (9, 15), (15, 21), (21, 27)])],
+)
+def test_line_windows_pack_whole_lines(size: int, expected: list[tuple[int, int]]) -> None:
+    """Lines of 3, 4, 2, 12, 1 and 5 words: packed while they fit; a line longer than a window
+    is cut, and its rest packed with the lines after it."""
+    assert line_windows(_words(LINES), LINES, size) == expected
+
+
+def test_a_line_longer_than_a_window_gets_overlapping_windows() -> None:
+    cuts = window_cuts(LINES, _words(LINES), 10, 5, by_lines=True)
+    assert [(c.start, c.end, c.own_start, c.own_end) for c in cuts] == [
+        (0, 9, 0, 9),  # three short lines packed
+        (9, 19, 9, 15),  # the 12-word line: two windows, each answering for its own part
+        (11, 21, 15, 21),
+        (21, 27, 21, 27),  # the last two lines
+    ]
+
+
+def test_stride_windows_keep_each_token_where_it_is_most_central() -> None:
+    text = " ".join(f"w{k}" for k in range(40))
+    cuts = window_cuts(text, _words(text), 10, 4, by_lines=False)
+    for cut in cuts[1:-1]:
+        assert cut.own_start - cut.start >= 2 and cut.end - cut.own_end >= 2
 
 
 @pytest.mark.parametrize("folder", ["missing-model"])
 def test_missing_model_is_a_coded_error(tmp_path: Path, folder: str) -> None:
     with pytest.raises(AnalyzerError, match="E204"):
         TechniqueModel(tmp_path / folder)
+
+
+def test_sentence_heads_of_another_encoder_are_refused(tmp_path: Path) -> None:
+    for path in MODEL_DIR.iterdir():
+        if path.name != "sentence_heads.json":
+            (tmp_path / path.name).symlink_to(path)
+    heads = json.loads((MODEL_DIR / "sentence_heads.json").read_text("utf-8"))
+    (tmp_path / "sentence_heads.json").write_text(json.dumps({**heads, "encoder": "techniques-old"}), "utf-8")
+    with pytest.raises(AnalyzerError, match=r"E203.*fitted on 'techniques-old'"):
+        TechniqueModel(tmp_path).heads  # noqa: B018 - the property loads the heads
 
 
 def _check(doc: Document, analyzer: TechniqueAnalyzer) -> list:

@@ -28,7 +28,7 @@ class ClaimsAnalyzer(_spacy.SharedParse, ReadsTechniqueEncoder):
     """The `claims` analyser."""
 
     name = "claims"
-    version = "claims-shared-minilm5-1"
+    version = "claims-shared-minilm6-1"
     produces = ("claims",)
     requires: tuple[str, ...] = ()
 

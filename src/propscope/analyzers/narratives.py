@@ -70,7 +70,7 @@ class NarrativesAnalyzer(_spacy.SharedParse, ReadsTechniqueEncoder):
     """The `narratives` analyser: sentence vectors from the technique encoder's pass."""
 
     name = "narratives"
-    version = "narratives-shared-minilm5-1"
+    version = "narratives-shared-minilm6-1"
     produces = ("narratives",)
     requires: tuple[str, ...] = ()
 

@@ -29,7 +29,7 @@ from propscope.models.sentence_heads import SentenceHeads, pool_sentences
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "techniques"
 MODEL_FILES = ("model.onnx", "tokenizer.json", "config.json", "tc_head.npz")
-VERSION = "techniques-minilm-5"
+VERSION = "techniques-minilm-6"
 BATCH_DOCS = 16  # documents encoded together: enough windows to fill batches of 32
 KEEP_ENCODED = 64  # documents: a pipeline batch or two, so later analysers reuse the pass
 KEEP_MAX_TOKENS = 100_000  # a longer text's hidden states (>150 MB) are not kept
@@ -59,7 +59,8 @@ class TechniqueModel:
             folder / "model.onnx",
             folder / "tokenizer.json",
             window=int(self.config["window"]),
-            stride=int(self.config["stride"]),
+            stride=int(self.config.get("stride", 128)),
+            by_lines=self.config.get("windows") == "lines",
             threads=threads,
         )
         self.tc = head.TCHead(folder / "tc_head.npz")
@@ -96,8 +97,20 @@ class TechniqueModel:
 
     @cached_property
     def heads(self) -> SentenceHeads:
-        """The sentence heads fitted on this encoder (claims and narratives read them)."""
-        return SentenceHeads.load(self.folder)
+        """The sentence heads fitted on this encoder (claims and narratives read them).
+
+        Heads fitted on another encoder, or on the same one read through other windows, would
+        score without complaint and be wrong, so their recorded encoder must be this model.
+        """
+        heads = SentenceHeads.load(self.folder)
+        fitted_on, version = heads.config.get("encoder"), self.config.get("version")
+        if fitted_on != version:
+            reason = (
+                f"the sentence heads were fitted on {fitted_on!r}, this encoder is {version!r}; "
+                f"refit them with python -m propscope.training.sentence_heads --model {self.folder}"
+            )
+            raise AnalyzerError(AnalyzerError.E_LOAD.format(name="sentence heads", reason=reason))
+        return heads
 
     def sentence_features(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], keep: bool = True

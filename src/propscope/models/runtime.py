@@ -62,11 +62,39 @@ def window_starts(n_tokens: int, size: int, stride: int) -> list[int]:
     return starts
 
 
-def window_owner(n_tokens: int, size: int, starts: Sequence[int]) -> np.ndarray:
+def line_windows(tokens: Tokens, text: str, size: int, cut_long: bool = True) -> list[tuple[int, int]]:
+    """Token ranges of at most `size` tokens that start and end on line breaks where possible.
+
+    A PTC span almost never crosses a line, so packing whole lines cuts few of them. A line
+    longer than `size` is cut into consecutive pieces (training), or with `cut_long=False`
+    kept whole in a range of its own, for the caller to cover with overlapping windows.
+    """
+    offsets = tokens.offsets
+    n = len(offsets)
+    breaks = [k for k in range(1, n) if "\n" in text[offsets[k - 1, 1] : offsets[k, 0]]]
+    breaks.append(n)
+    windows, start, last = [], 0, 0
+    for b in breaks:
+        if b - start > size and last > start:
+            windows.append((start, last))
+            start = last
+        while cut_long and b - start > size:
+            windows.append((start, start + size))
+            start += size
+        if b - start > size:
+            windows.append((start, b))
+            start = b
+        last = b
+    if n > start or not windows:
+        windows.append((start, n))
+    return windows
+
+
+def window_owner(n_tokens: int, ranges: Sequence[tuple[int, int]]) -> np.ndarray:
     """For each token, the window in which it sits farthest from an edge (most context)."""
     positions = np.arange(n_tokens)[:, None]
-    begin = np.asarray(starts)[None, :]
-    end = np.minimum(begin + size, n_tokens)
+    begin = np.asarray([a for a, _ in ranges])[None, :]
+    end = np.asarray([b for _, b in ranges])[None, :]
     inside = (positions >= begin) & (positions < end)
     margin = np.minimum(positions - begin, end - 1 - positions)
     margin = np.where(inside, margin, -1)
@@ -128,9 +156,48 @@ def load_session(path: str, threads: int | None = None, spin: bool = True) -> An
 
 
 @dataclass(frozen=True, slots=True)
+class Cut:
+    """A window of tokens [start, end) encoded together, answering for [own_start, own_end)."""
+
+    start: int
+    end: int
+    own_start: int
+    own_end: int
+
+
+def window_cuts(text: str, tokens: Tokens, size: int, stride: int, by_lines: bool) -> list[Cut]:
+    """The windows encoded for one text and the tokens each one answers for.
+
+    `by_lines`: packed whole lines, each token encoded once, as the technique model was
+    trained; a line longer than a window gets overlapping windows of its own. Otherwise
+    windows every `stride` tokens, each token answered for by its most central window.
+    """
+    if not by_lines:
+        return _overlapping(0, len(tokens), size, stride)
+    return [
+        cut
+        for a, b in line_windows(tokens, text, size, cut_long=False)
+        for cut in ([Cut(a, b, a, b)] if b - a <= size else _overlapping(a, b, size, stride))
+    ]
+
+
+def _overlapping(first: int, last: int, size: int, stride: int) -> list[Cut]:
+    """Windows every `stride` tokens over tokens [first, last)."""
+    n = last - first
+    ranges = [(s, min(s + size, n)) for s in window_starts(n, size, stride)]
+    owner = window_owner(n, ranges)
+    cuts = []
+    for w, (a, b) in enumerate(ranges):
+        rows = np.nonzero(owner == w)[0]
+        own = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (a, a)
+        cuts.append(Cut(first + a, first + b, first + own[0], first + own[1]))
+    return cuts
+
+
+@dataclass(frozen=True, slots=True)
 class _Window:
     doc: int
-    start: int
+    cut: Cut
     ids: np.ndarray
 
 
@@ -148,6 +215,7 @@ class WindowedEncoder:
         *,
         window: int = 256,
         stride: int = 128,
+        by_lines: bool = False,
         batch_size: int = 32,
         threads: int | None = None,
     ) -> None:
@@ -157,6 +225,7 @@ class WindowedEncoder:
         self.tokenizer = load_tokenizer(str(tokenizer_path))
         self.size = window - 2  # room for [CLS] and [SEP]
         self.stride = stride
+        self.by_lines = by_lines
         self.batch_size = batch_size
         self.input_names = {i.name for i in self.session.get_inputs()}
 
@@ -165,16 +234,19 @@ class WindowedEncoder:
     ) -> list[tuple[Tokens, dict[str, np.ndarray]]]:
         """Per text: its tokens and, for each named output, one row per token (stitched)."""
         tokens = [tokenize(self.tokenizer, text) for text in texts]
-        windows = self._windows(tokens)
+        windows = self._windows(texts, tokens)
         results = self._run(windows, outputs)
         return [(toks, self._stitch(toks, d, windows, results, outputs)) for d, toks in enumerate(tokens)]
 
-    def _windows(self, tokens: Sequence[Tokens]) -> list[_Window]:
-        windows = []
-        for d, toks in enumerate(tokens):
-            for start in window_starts(len(toks), self.size, self.stride):
-                windows.append(_Window(d, start, toks.ids[start : start + self.size]))
-        return windows
+    def cuts(self, text: str, tokens: Tokens) -> list[Cut]:
+        return window_cuts(text, tokens, self.size, self.stride, self.by_lines)
+
+    def _windows(self, texts: Sequence[str], tokens: Sequence[Tokens]) -> list[_Window]:
+        return [
+            _Window(d, cut, toks.ids[cut.start : cut.end])
+            for d, (text, toks) in enumerate(zip(texts, tokens, strict=True))
+            for cut in self.cuts(text, toks)
+        ]
 
     def _run(self, windows: Sequence[_Window], outputs: Sequence[str]) -> list[list[np.ndarray]]:
         """Run windows in batches of similar length (less padding); results in window order."""
@@ -216,15 +288,15 @@ class WindowedEncoder:
         outputs: Sequence[str],
     ) -> dict[str, np.ndarray]:
         mine = [i for i, w in enumerate(windows) if w.doc == doc]
-        starts = [windows[i].start for i in mine]
         n = len(toks)
-        owner = window_owner(n, self.size, starts) if n else np.zeros(0, dtype=np.int64)
         stitched = {}
         for k, name in enumerate(outputs):
             first = results[mine[0]][k]
             out = np.zeros((n, *first.shape[1:]), dtype=first.dtype)
-            for w, i in enumerate(mine):
-                rows = np.nonzero(owner == w)[0]
-                out[rows] = results[i][k][rows - windows[i].start]
+            for i in mine:
+                cut = windows[i].cut
+                out[cut.own_start : cut.own_end] = results[i][k][
+                    cut.own_start - cut.start : cut.own_end - cut.start
+                ]
             stitched[name] = out
         return stitched
