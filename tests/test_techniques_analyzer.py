@@ -12,7 +12,8 @@ import pytest
 from propscope.analyzers.techniques import MODEL_DIR, TechniqueAnalyzer, TechniqueModel
 from propscope.document import Document
 from propscope.errors import AnalyzerError
-from propscope.models.runtime import Tokens, line_windows, window_cuts
+from propscope.models.runtime import Tokens, line_windows, load_tokenizer, tokenize, window_cuts
+from propscope.models.technique_head import decode_spans
 from propscope.techniques import NAMES, TECHNIQUES, technique
 
 SPECIMEN = Path(__file__).resolve().parents[2] / "shared" / "examples" / "neo-kazakhstan-2022.txt"
@@ -95,6 +96,24 @@ def test_stride_windows_keep_each_token_where_it_is_most_central() -> None:
 def test_missing_model_is_a_coded_error(tmp_path: Path, folder: str) -> None:
     with pytest.raises(AnalyzerError, match="E204"):
         TechniqueModel(tmp_path / folder)
+
+
+@pytest.mark.parametrize(
+    ("text", "word", "expected"),
+    [
+        ("Doesn\u2019t he know?", "doesn", "Doesn\u2019t"),
+        ("It is Russia's fault.", "russia", "Russia's"),
+        ("a 'quoted' word", "quoted", "quoted"),  # quotes around a word are not inside it
+        ("where Russophobes gather", "russo", "Russophobes"),  # a word piece grows to its word
+    ],
+)
+def test_spans_cover_whole_words(text: str, word: str, expected: str) -> None:
+    tokens = tokenize(load_tokenizer(str(MODEL_DIR / "tokenizer.json")), text)
+    probs = np.tile([1.0, 0.0, 0.0], (len(tokens), 1))
+    first = next(k for k, (a, b) in enumerate(tokens.offsets.tolist()) if text[a:b].lower() == word)
+    probs[first] = [0.0, 1.0, 0.0]
+    ((start, end, _),) = decode_spans(text, tokens.offsets, probs, 0.5)
+    assert text[start:end] == expected
 
 
 def test_sentence_heads_of_another_encoder_are_refused(tmp_path: Path) -> None:

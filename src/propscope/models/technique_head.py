@@ -107,13 +107,24 @@ def _runs(positive: np.ndarray, begins: np.ndarray) -> list[tuple[int, int]]:
     return runs
 
 
+APOSTROPHES = "'\u2019"
+
+
 def _grow_to_words(text: str, start: int, end: int) -> tuple[int, int]:
-    """Spans cover whole words: a word piece boundary is not a fragment boundary."""
-    while start > 0 and text[start - 1].isalnum() and text[start].isalnum():
+    """Spans cover whole words: a word piece boundary is not a fragment boundary, nor is the
+    apostrophe in "doesn't" or "Russia's"."""
+    while start > 0 and _in_word(text, start - 1) and _in_word(text, start):
         start -= 1
-    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+    while end < len(text) and _in_word(text, end) and _in_word(text, end - 1):
         end += 1
     return start, end
+
+
+def _in_word(text: str, k: int) -> bool:
+    if text[k].isalnum():
+        return True
+    inner = 0 < k < len(text) - 1 and text[k - 1].isalnum() and text[k + 1].isalnum()
+    return inner and text[k] in APOSTROPHES
 
 
 def trim(text: str, start: int, end: int) -> tuple[int, int]:
