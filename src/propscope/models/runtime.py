@@ -194,6 +194,14 @@ def _overlapping(first: int, last: int, size: int, stride: int) -> list[Cut]:
     return cuts
 
 
+def owned_rows(cuts: Sequence[Cut], rows: Sequence[np.ndarray]) -> np.ndarray:
+    """One text's per-token output: each window's rows for the tokens it answers for, in
+    order (`window_cuts` gives every token to exactly one window, in token order)."""
+    return np.concatenate(
+        [r[c.own_start - c.start : c.own_end - c.start] for c, r in zip(cuts, rows, strict=True)]
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Window:
     doc: int
@@ -238,14 +246,11 @@ class WindowedEncoder:
         results = self._run(windows, outputs)
         return [(toks, self._stitch(toks, d, windows, results, outputs)) for d, toks in enumerate(tokens)]
 
-    def cuts(self, text: str, tokens: Tokens) -> list[Cut]:
-        return window_cuts(text, tokens, self.size, self.stride, self.by_lines)
-
     def _windows(self, texts: Sequence[str], tokens: Sequence[Tokens]) -> list[_Window]:
         return [
             _Window(d, cut, toks.ids[cut.start : cut.end])
             for d, (text, toks) in enumerate(zip(texts, tokens, strict=True))
-            for cut in self.cuts(text, toks)
+            for cut in window_cuts(text, toks, self.size, self.stride, self.by_lines)
         ]
 
     def _run(self, windows: Sequence[_Window], outputs: Sequence[str]) -> list[list[np.ndarray]]:
@@ -288,15 +293,7 @@ class WindowedEncoder:
         outputs: Sequence[str],
     ) -> dict[str, np.ndarray]:
         mine = [i for i, w in enumerate(windows) if w.doc == doc]
-        n = len(toks)
-        stitched = {}
-        for k, name in enumerate(outputs):
-            first = results[mine[0]][k]
-            out = np.zeros((n, *first.shape[1:]), dtype=first.dtype)
-            for i in mine:
-                cut = windows[i].cut
-                out[cut.own_start : cut.own_end] = results[i][k][
-                    cut.own_start - cut.start : cut.own_end - cut.start
-                ]
-            stitched[name] = out
-        return stitched
+        return {
+            name: owned_rows([windows[i].cut for i in mine], [results[i][k] for i in mine])
+            for k, name in enumerate(outputs)
+        }
