@@ -7,6 +7,7 @@ Only onnxruntime, tokenizers and numpy are imported here, so the plain install n
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -194,12 +195,26 @@ def _overlapping(first: int, last: int, size: int, stride: int) -> list[Cut]:
     return cuts
 
 
-def owned_rows(cuts: Sequence[Cut], rows: Sequence[np.ndarray]) -> np.ndarray:
-    """One text's per-token output: each window's rows for the tokens it answers for, in
-    order (`window_cuts` gives every token to exactly one window, in token order)."""
-    return np.concatenate(
-        [r[c.own_start - c.start : c.own_end - c.start] for c, r in zip(cuts, rows, strict=True)]
-    )
+def stitch(
+    docs: Sequence[int], cuts: Sequence[Cut], rows: Sequence[Sequence[np.ndarray]]
+) -> list[list[np.ndarray]]:
+    """Per text, each output with one row per token: window k (of text `docs[k]`, cut as
+    `cuts[k]`, outputs `rows[k]` without [CLS]) gives the rows of the tokens it answers for.
+
+    Windows come in text order and `window_cuts` gives every token to exactly one window, in
+    token order, so stitching is concatenation.
+    """
+    stitched = []
+    for _, group in itertools.groupby(range(len(cuts)), key=lambda k: docs[k]):
+        mine = list(group)
+        stitched.append([
+            np.concatenate([
+                rows[k][out][cuts[k].own_start - cuts[k].start : cuts[k].own_end - cuts[k].start]
+                for k in mine
+            ])
+            for out in range(len(rows[mine[0]]))
+        ])
+    return stitched
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,7 +259,11 @@ class WindowedEncoder:
         tokens = [tokenize(self.tokenizer, text) for text in texts]
         windows = self._windows(texts, tokens)
         results = self._run(windows, outputs)
-        return [(toks, self._stitch(toks, d, windows, results, outputs)) for d, toks in enumerate(tokens)]
+        stitched = stitch([w.doc for w in windows], [w.cut for w in windows], results)
+        return [
+            (toks, dict(zip(outputs, arrays, strict=True)))
+            for toks, arrays in zip(tokens, stitched, strict=True)
+        ]
 
     def _windows(self, texts: Sequence[str], tokens: Sequence[Tokens]) -> list[_Window]:
         return [
@@ -283,17 +302,3 @@ class WindowedEncoder:
         if self.threads > 1 and cores_shared():
             return load_session(self.model_path, self.threads - 1, spin=False)
         return self.session
-
-    def _stitch(
-        self,
-        toks: Tokens,
-        doc: int,
-        windows: Sequence[_Window],
-        results: Sequence[Sequence[np.ndarray]],
-        outputs: Sequence[str],
-    ) -> dict[str, np.ndarray]:
-        mine = [i for i, w in enumerate(windows) if w.doc == doc]
-        return {
-            name: owned_rows([windows[i].cut for i in mine], [results[i][k] for i in mine])
-            for k, name in enumerate(outputs)
-        }

@@ -11,7 +11,6 @@ threshold on dev, and write `config.json` next to them. Needs the `[train]` extr
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import random
@@ -34,7 +33,7 @@ from propscope.models.runtime import (
     Tokens,
     line_windows,
     load_tokenizer,
-    owned_rows,
+    stitch,
     tokenize,
     window_cuts,
 )
@@ -268,7 +267,7 @@ def encode_articles(
         for d, a in enumerate(articles)
         for cut in window_cuts(a.text, a.tokens, SIZE, STRIDE, by_lines)
     ]
-    outputs: list[tuple[np.ndarray, np.ndarray]] = []
+    outputs: list[tuple[np.ndarray, np.ndarray]] = []  # per window, without [CLS]
     for k in range(0, len(jobs), batch_size):
         chunk = jobs[k : k + batch_size]
         pieces = [articles[d].tokens.ids[cut.start : cut.end].tolist() for d, cut in chunk]
@@ -280,13 +279,8 @@ def encode_articles(
         for r, (_, cut) in enumerate(chunk):
             n = cut.end - cut.start
             outputs.append((probs[r, 1 : n + 1], hidden_np[r, 1 : n + 1]))
-    stitched = []
-    for _, group in itertools.groupby(zip(jobs, outputs, strict=True), key=lambda job: job[0][0]):
-        cuts, rows = zip(*[(cut, out) for (_, cut), out in group], strict=True)
-        stitched.append(
-            (owned_rows(cuts, [p for p, _ in rows]), owned_rows(cuts, [h for _, h in rows]))
-        )
-    return stitched
+    stitched = stitch([d for d, _ in jobs], [cut for _, cut in jobs], outputs)
+    return [(probs, hidden) for probs, hidden in stitched]
 
 
 def evaluate(
