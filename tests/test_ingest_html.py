@@ -95,3 +95,31 @@ def test_html_over_max_bytes_is_refused(ingest_data: Path) -> None:
 def test_fragment_text_keeps_paragraphs_and_drops_scripts() -> None:
     html = "<p>One <b>bold</b> idea.</p><script>alert(1)</script><ul><li>a</li><li>b</li></ul>"
     assert fragment_text(html) == "One bold idea.\n\na\n\nb"
+
+
+@pytest.mark.parametrize("depth", [300, 100_000])
+def test_deeply_nested_page_still_gives_its_text(depth: int) -> None:
+    from propscope.ingest._common import WARNINGS_KEY
+
+    text = (
+        "<p>The regional council debated the roads plan for three hours on Wednesday before "
+        "voting to send it back to committee.</p><p>Residents applauded the decision.</p>"
+    )
+    page = (
+        "<html><head><title>Deep</title><script>var x = 1;</script></head><body>"
+        f"<nav>Home | News | Sport</nav>{'<div>' * depth}{text}{'</div>' * depth}</body></html>"
+    )
+    doc = parse_html(page.encode(), "deep.html")
+    assert doc.title == "Deep"
+    assert doc.text == (
+        "The regional council debated the roads plan for three hours on Wednesday before voting "
+        "to send it back to committee.\n\nResidents applauded the decision."
+    )
+    [warning] = doc.meta[WARNINGS_KEY]
+    assert warning.startswith(f"E048 deep.html: the page nests elements {depth + 2:,} deep")
+
+
+def test_shallow_page_without_article_is_still_e016() -> None:
+    page = "<html><body><nav>Home</nav><div><span>Sign in</span></div></body></html>"
+    with pytest.raises(IngestError, match=r"^E016"):
+        parse_html(page.encode(), "nav.html")

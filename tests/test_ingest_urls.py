@@ -1,7 +1,8 @@
-"""URL ingestion: safe fetching (schemes, private addresses, redirects, size, type, timeouts).
+"""URL ingestion: safe fetching (schemes, address tiers, redirects, size, type, timeouts).
 
-All tests use httpx.MockTransport and a stub resolver, except one that starts a real HTTP
-server on 127.0.0.1 to prove loopback is refused by default and fetched when allowed.
+All tests use httpx.MockTransport and a stub resolver, except two that start a real HTTP
+server on 127.0.0.1 to prove loopback is refused by default and fetched when allowed. Pinned
+connections, proxies and deadlines over real sockets are in test_ingest_urls_network.py.
 """
 
 from __future__ import annotations
@@ -76,14 +77,14 @@ def test_bad_urls_are_refused(mock_fetcher: Any, url: str, pattern: str) -> None
         "10.1.2.3",
         "192.168.0.10",
         "172.16.5.4",
-        "169.254.169.254",
         "::1",
-        "fe80::1",
         "fc00::1",
         "0.0.0.0",
         "224.0.0.1",
         "100.64.0.1",
         "::ffff:127.0.0.1",
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
     ],
 )
 def test_private_addresses_are_refused(mock_fetcher: Any, address: str) -> None:
@@ -98,7 +99,7 @@ def test_one_private_address_among_public_ones_is_refused(mock_fetcher: Any) -> 
         load(URL, fetcher=fetcher)
 
 
-def test_allow_private_urls_skips_the_check(mock_fetcher: Any) -> None:
+def test_allow_private_urls_opens_private_addresses(mock_fetcher: Any) -> None:
     options = IngestOptions(allow_private_urls=True)
     doc = load("http://10.0.0.5/a", options, fetcher=mock_fetcher(page(), options, ["10.0.0.5"]))
     assert doc.url == "http://10.0.0.5/a"
@@ -106,6 +107,63 @@ def test_allow_private_urls_skips_the_check(mock_fetcher: Any) -> None:
 
 def test_public_addresses_pass() -> None:
     assert is_public("93.184.215.14") and is_public("2606:4700::1111")
+    assert is_public("64:ff9b::5db8:d822")  # NAT64 of a public address (IPv6-only networks)
+
+
+LINK_LOCAL = [
+    "169.254.169.254",
+    "169.254.1.1",
+    "169.254.170.2",
+    "fe80::1",
+    "fe80::1%eth0",
+    "fd00:ec2::254",
+    "fd20:ce::254",
+    "100.100.100.200",
+    "192.0.0.192",
+    "168.63.129.16",
+    "::ffff:169.254.169.254",
+    "64:ff9b::a9fe:a9fe",
+    "2002:a9fe:a9fe::",
+]
+
+
+@pytest.mark.parametrize("address", LINK_LOCAL)
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_link_local_and_metadata_need_their_own_option(
+    mock_fetcher: Any, address: str, allow_private: bool
+) -> None:
+    options = IngestOptions(allow_private_urls=allow_private)
+    fetcher = mock_fetcher(page(), options, [address])
+    with pytest.raises(FetchError, match=r"^E028 .*link-local or cloud-metadata.*--allow-link-local-urls"):
+        load(URL, options, fetcher=fetcher)
+
+
+@pytest.mark.parametrize("address", LINK_LOCAL)
+def test_allow_link_local_urls_opens_them(mock_fetcher: Any, address: str) -> None:
+    options = IngestOptions(allow_link_local_urls=True)
+    assert load(URL, options, fetcher=mock_fetcher(page(), options, [address])).url == URL
+
+
+@pytest.mark.parametrize("address", ["10.0.0.5", "127.0.0.1"])
+def test_allow_link_local_urls_does_not_open_private_ones(mock_fetcher: Any, address: str) -> None:
+    options = IngestOptions(allow_link_local_urls=True)
+    with pytest.raises(FetchError, match=r"^E021 "):
+        load(URL, options, fetcher=mock_fetcher(page(), options, [address]))
+
+
+@pytest.mark.parametrize("target", ["http://169.254.169.254/latest/meta-data/", "http://[fd00:ec2::254]/"])
+def test_redirect_to_metadata_is_refused_with_allow_private(mock_fetcher: Any, target: str) -> None:
+    options = IngestOptions(allow_private_urls=True)
+    handler = redirects({URL: target})
+    with pytest.raises(FetchError, match=r"^E028 https://news.example/story: refused"):
+        load(URL, options, fetcher=mock_fetcher(handler, options, ["10.0.0.5"]))
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_a_name_without_addresses_is_refused(mock_fetcher: Any, allow_private: bool) -> None:
+    options = IngestOptions(allow_private_urls=allow_private)
+    with pytest.raises(FetchError, match=r"^E022 .*cannot resolve news.example: no address"):
+        load(URL, options, fetcher=mock_fetcher(page(), options, []))
 
 
 def redirects(chain: dict[str, str]) -> Handler:
@@ -239,6 +297,12 @@ def test_real_loopback_server_is_fetched_when_allowed(local_server: str) -> None
     doc = load(local_server, IngestOptions(allow_private_urls=True, fetch_timeout=5))
     assert doc.title == "Council Approves New Harbour Budget"
     assert doc.url == local_server
+
+
+@pytest.mark.parametrize("deadline", [0, -1, float("nan")])
+def test_nonsense_deadline_is_refused(deadline: float) -> None:
+    with pytest.raises(ValueError, match="fetch_deadline must be seconds above 0"):
+        Fetcher(IngestOptions(fetch_deadline=deadline))
 
 
 def test_fetch_error_is_an_ingest_error() -> None:

@@ -83,3 +83,50 @@ def test_record_over_max_bytes_fails_alone(warc_bytes: Any, archive: Any) -> Non
     items = list(read_warc(io.BytesIO(data), "x.warc.gz", IngestOptions(max_bytes=5_000)))
     assert isinstance(items[0], IngestFailure) and items[0].code == "E013"
     assert isinstance(items[1], Document)
+
+
+def six_records(warc_bytes: Any, gzip: bool) -> bytes:
+    topics = ["roads", "schools", "parks", "water", "taxes", "police"]
+    return warc_bytes([(f"https://a.example/{t}", "text/html", page(t)) for t in topics], gzip=gzip)
+
+
+@pytest.mark.parametrize(
+    ("gzip", "name", "percent"),
+    [(True, "cut.warc.gz", 60), (False, "cut.warc", 60), (True, "cut.warc.gz", 52), (False, "cut.warc", 55)],
+    ids=["gzip-body", "plain-body", "gzip-header", "plain-header"],
+)
+def test_truncated_archive_is_e045_for_the_cut_record(
+    tmp_path: Path, warc_bytes: Any, gzip: bool, name: str, percent: int
+) -> None:
+    data = six_records(warc_bytes, gzip)
+    path = tmp_path / name
+    path.write_bytes(data[: len(data) * percent // 100])  # as `head -c`
+    items = list(iter_documents([path]))
+    assert [type(i).__name__ for i in items] == ["Document"] * 3 + ["IngestFailure"]
+    assert all(i.text.endswith("applauded the decision.") for i in items[:3] if isinstance(i, Document))
+    failure = items[3]
+    assert isinstance(failure, IngestFailure) and failure.code == "E045"
+    assert failure.message.startswith(f"E045 {path}: the archive is cut short in record 4 (")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [b"WARC/1.0\r\ngarbage\r\n\r\nstuff\r\n\r\n", b"WARC/1.0\r\nWARC-Type: response\r\n\r\n"],
+    ids=["no-fields", "no-target"],
+)
+def test_garbage_header_is_e015_not_e030(tmp_path: Path, header: bytes) -> None:
+    path = tmp_path / "bad.warc"
+    path.write_bytes(header)
+    [failure] = list(iter_documents([path]))
+    assert isinstance(failure, IngestFailure)
+    assert failure.message.startswith(
+        f"E015 {path}: malformed WARC archive (record 1 at byte 0: its header is incomplete or garbled"
+    )
+
+
+def test_record_over_max_bytes_says_over_the_limit_not_a_size(warc_bytes: Any) -> None:
+    data = warc_bytes([("https://a.example/bomb", "text/html", b"<p>" + b"a" * 20_000)])
+    [failure] = list(read_warc(io.BytesIO(data), "x.warc.gz", IngestOptions(max_bytes=5_000)))
+    assert isinstance(failure, IngestFailure)
+    assert failure.message.startswith("E013 x.warc.gz#https://a.example/bomb: over the 5,000-byte limit")
+    assert "5,001" not in failure.message

@@ -107,3 +107,38 @@ def test_csv_lists_techniques_per_actor(techniques: dict[str, int], cell: str) -
     rows = list(csv.DictReader(io.StringIO(render.to_csv([_with_actor(techniques)]))))
     assert rows[0]["actors"] == "Ukraine"
     assert rows[0]["actor_techniques"] == cell
+
+
+# ---------------------------------------------------------------- terminal safety (issue 13, D8)
+
+ESC_TEXT = "Calm words.\r\nThen \x1b]0;owned\x07\x1b[2J a trap \x9b31m and the corrupt elites lie.\n"
+
+
+def _hostile_result() -> Result:
+    start = ESC_TEXT.index("corrupt elites")
+    end = start + len("corrupt elites")
+    doc = Document(
+        text=ESC_TEXT, title="Title \x1b]8;;http://evil.example/\x1b\\[/]", author="A\x07", url="u\r\n"
+    )
+    spans = (TechniqueSpan(start, end, ESC_TEXT[start:end], "Loaded_Language", 0.9),)
+    mention = (Span(start + 8, end, "elites"),)
+    entities = (Entity("Elites\x1b[5m", "ORG", mention, {"blamed": 1}, role="blamed\x07"),)
+    return Result(doc, Annotations(techniques=spans, entities=entities, stats={"words": 9}))
+
+
+def test_terminal_view_prints_no_control_characters_and_no_markup() -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=100, force_terminal=False, color_system=None)  # markup on
+    render.print_text([_hostile_result()], console)
+    shown = buffer.getvalue()
+    assert not any(ch in shown for ch in "\x1b\x07\x9b\r")
+    assert "\\x1b]0;owned\\x07" in shown and "\\x9b31m" in shown
+    assert "[/]" in shown  # Text, not markup, even on a console that reads markup
+
+
+def test_highlights_keep_their_offsets_around_escaped_characters() -> None:
+    text = render.highlighted_text(_hostile_result())
+    coloured = [s for s in text.spans if "on #" in str(s.style)]
+    assert [text.plain[s.start : s.end] for s in coloured] == ["corrupt elites"]
+    assert "\x1b" not in text.plain and "\r" not in text.plain
+

@@ -180,3 +180,20 @@ def test_specimen(analyzer: TechniqueAnalyzer, wanted: set[str]) -> None:
     doc = Document(SPECIMEN.read_text(encoding="utf-8"))
     found = {s.technique for s in _check(doc, analyzer)}
     assert wanted <= found
+
+
+def test_scores_are_the_calibrated_probabilities(analyzer: TechniqueAnalyzer) -> None:
+    """score and technique_score come from calibration.json's maps, not the raw product."""
+    text = "The corrupt elites and their lying puppets betrayed the nation once again."
+    enc = analyzer.model.encode([text], keep=False)[0]
+    maps = analyzer.model.calibration
+    assert maps is not None
+    found = analyzer.model.find_spans(enc)
+    spans = analyzer.model.technique_spans(enc)
+    assert spans and len(spans) == len(found)
+    for span, (start, end, raw) in zip(spans, found, strict=True):
+        row = analyzer.model.classify(enc, [(start, end)])[0]
+        features = maps[0].features(raw, end - start, row)
+        assert span.score == pytest.approx(maps[0].probability(features))
+        assert span.technique_score == pytest.approx(maps[1].probability(features))
+        assert span.to_json()["technique_score"] == round(span.technique_score, 4)

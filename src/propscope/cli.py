@@ -7,13 +7,13 @@ report was printed); 2 usage error.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -24,9 +24,10 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
-from rich.text import Text
 
 from propscope import registry, render
+from propscope._cli_options import E_RANGE, int_range, relative_glob, writable_file
+from propscope._terminal import console, json_safe, labelled, line, printable
 from propscope.api import Failure, RunReport, run
 from propscope.config import FieldMap, IngestOptions
 from propscope.corpus.commands import batch_command, corpus_app, outlets_command
@@ -45,8 +46,9 @@ train_app = typer.Typer(help="Train the bundled models (needs the train extra)."
 eval_app = typer.Typer(help="Score the bundled models on public benchmarks.", no_args_is_help=True)
 narratives_app = typer.Typer(help="Work with the narrative catalogue.", no_args_is_help=True)
 
-out = Console(soft_wrap=False, highlight=False)
-err = Console(stderr=True, highlight=False)
+# Never markup: what these print comes from the inputs (`propscope._terminal`).
+out = console(soft_wrap=False)
+err = console(stderr=True, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,
@@ -58,23 +60,62 @@ DbOption = Annotated[
 ]
 Sources = Annotated[list[str], typer.Argument(help="Files, directories, URLs, or - for stdin.")]
 # Ingest options shared by `analyze` and `ingest`.
-ErrorsOut = Annotated[Path | None, typer.Option(help="Write the per-file error report here as JSONL.")]
+ErrorsOut = Annotated[
+    Path | None, typer.Option(help="Write the per-file error report here as JSONL.", callback=writable_file)
+]
 TextField = Annotated[str, typer.Option(help="JSONL/CSV column with the article text.")]
 TitleField = Annotated[str, typer.Option(help="JSONL/CSV column with the title.")]
 AuthorField = Annotated[str, typer.Option(help="JSONL/CSV column with the author.")]
 OutletField = Annotated[str, typer.Option(help="JSONL/CSV column with the outlet.")]
 UrlField = Annotated[str, typer.Option(help="JSONL/CSV column with the URL.")]
 PublishedField = Annotated[str, typer.Option(help="JSONL/CSV column with the ISO 8601 date.")]
-Glob = Annotated[str, typer.Option(help="File pattern inside directories.")]
-MaxBytes = Annotated[int, typer.Option(help="Largest input file accepted, in bytes.")]
+Glob = Annotated[
+    str, typer.Option(help="File pattern inside directories, relative to each.", callback=relative_glob)
+]
+MaxBytes = Annotated[int, typer.Option(help="Largest input file accepted, in bytes.", callback=int_range(1))]
 Encoding = Annotated[str | None, typer.Option(help="Force this text encoding.")]
 AllowPrivateUrls = Annotated[
-    bool, typer.Option(help="Allow URLs on private, loopback and link-local addresses.")
+    bool,
+    typer.Option(
+        help="Also fetch URLs whose host resolves to a private address: loopback (127/8, ::1), "
+        "RFC 1918 (10/8, 172.16/12, 192.168/16), CGNAT (100.64/10), unique-local (fc00::/7) and "
+        "other non-public ranges. Link-local and cloud-metadata addresses stay refused: see "
+        "--allow-link-local-urls."
+    ),
+]
+AllowLinkLocalUrls = Annotated[
+    bool,
+    typer.Option(
+        help="Also fetch URLs on link-local addresses (169.254/16, fe80::/10) and cloud-metadata "
+        "endpoints (169.254.169.254, fd00:ec2::254, 100.100.100.200, …). On a cloud machine these "
+        "hand out its credentials."
+    ),
+]
+
+
+def _positive_seconds(param: typer.CallbackParam, value: float | None) -> float | None:
+    """A callback refusing deadlines that are not a finite number of seconds above 0 (E405)."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        option = param.opts[0] if param.opts else str(param.name)
+        bound = "a number of seconds above 0"
+        raise typer.BadParameter(E_RANGE.format(option=option, bound=bound, value=value))
+    return value
+
+
+FetchDeadlineSeconds = Annotated[
+    float,
+    typer.Option(
+        help="Give up on a URL after this many seconds in all: resolving, connecting, redirects "
+        "and download together.",
+        callback=_positive_seconds,
+    ),
 ]
 FetchFeedLinks = Annotated[
     bool, typer.Option(help="For feeds, fetch each item's link instead of using its summary.")
 ]
 
+
+SEED_MAX = 2**32 - 1  # numpy's and torch's seeds are unsigned 32-bit
 
 _FIELD_NAMES = ("text", "title", "author", "outlet", "url", "published")  # FieldMap order
 
@@ -88,12 +129,14 @@ def _ingest_options(params: dict[str, Any]) -> IngestOptions:
         fields=fields,
         glob=params["glob"],
         allow_private_urls=params["allow_private_urls"],
+        allow_link_local_urls=params["allow_link_local_urls"],
+        fetch_deadline=params["fetch_deadline"],
         fetch_feed_links=params["fetch_feed_links"],
     )
 
 
 def _fail(exc: PropscopeError, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error[/red] {exc}", markup=True, highlight=False)
+    err.print(labelled("error", exc), soft_wrap=True)
     return typer.Exit(code)
 
 
@@ -120,16 +163,17 @@ def _progress() -> Progress:
 
 
 def _report(report: RunReport, errors_out: Path | None) -> None:
+    """The error report file first (the durable record), then a line per failure, then counts."""
+    if errors_out:
+        errors_out.write_text("".join(json.dumps(f.to_json()) + "\n" for f in report.failures))
     for failure in report.failures:
-        err.print(f"[red]failed[/red] {failure.message}", markup=True, highlight=False, soft_wrap=True)
+        err.print(labelled("failed", failure.message), soft_wrap=True)
     summary = f"{report.analysed or report.stored} done, {len(report.failures)} failed"
     if report.stored:
         summary += f", {report.stored} stored"
     if report.skipped_duplicates:
         summary += f", {report.skipped_duplicates} duplicates skipped"
-    err.print(summary, highlight=False)
-    if errors_out:
-        errors_out.write_text("".join(json.dumps(f.to_json()) + "\n" for f in report.failures))
+    err.print(summary)
 
 
 def _emitter(fmt: str) -> tuple[Callable[[Result], None], Callable[[], None]]:
@@ -147,7 +191,8 @@ def _emitter(fmt: str) -> tuple[Callable[[Result], None], Callable[[], None]]:
         if len(collected) == 1:
             _write(render.to_json(collected[0]) + "\n")
         else:
-            _write(json.dumps([r.to_json() for r in collected], ensure_ascii=False, indent=2) + "\n")
+            results = [r.to_json() for r in collected]
+            _write(json_safe(json.dumps(results, ensure_ascii=False, allow_nan=False, indent=2)) + "\n")
 
     return collected.append, finish_json
 
@@ -174,7 +219,10 @@ def _run_with_progress(
             progress.update(task, rate=f"{speed:.1f} docs/s" if speed else "")
             on_result(result)
 
-        return run(sources, pipeline, store, options, advance, batch_size)
+        try:
+            return run(sources, pipeline, store, options, advance, batch_size)
+        except UsageError as exc:  # options the library refuses (E410 --glob): exit 2, not a traceback
+            raise _fail(exc, 2) from exc
 
 
 @app.command()
@@ -188,7 +236,9 @@ def analyze(
         str | None, typer.Option(help="Comma-separated analyser names (default: all installed).")
     ] = None,
     errors_out: ErrorsOut = None,
-    batch_size: Annotated[int, typer.Option(help="Documents per model batch.")] = DEFAULT_BATCH_SIZE,
+    batch_size: Annotated[
+        int, typer.Option(help="Documents per model batch.", callback=int_range(1))
+    ] = DEFAULT_BATCH_SIZE,
     text_field: TextField = "text",
     title_field: TitleField = "title",
     author_field: AuthorField = "author",
@@ -199,6 +249,8 @@ def analyze(
     max_bytes: MaxBytes = IngestOptions.max_bytes,
     encoding: Encoding = None,
     allow_private_urls: AllowPrivateUrls = False,
+    allow_link_local_urls: AllowLinkLocalUrls = False,
+    fetch_deadline: FetchDeadlineSeconds = IngestOptions.fetch_deadline,
     fetch_feed_links: FetchFeedLinks = False,
 ) -> None:
     """Analyse articles and print what they do, with evidence."""
@@ -234,6 +286,8 @@ def ingest(
     max_bytes: MaxBytes = IngestOptions.max_bytes,
     encoding: Encoding = None,
     allow_private_urls: AllowPrivateUrls = False,
+    allow_link_local_urls: AllowLinkLocalUrls = False,
+    fetch_deadline: FetchDeadlineSeconds = IngestOptions.fetch_deadline,
     fetch_feed_links: FetchFeedLinks = False,
 ) -> None:
     """Read articles into the store without analysing them."""
@@ -247,8 +301,8 @@ def ingest(
 @app.command("list")
 def list_documents(
     db: DbOption = None,
-    limit: Annotated[int, typer.Option(help="How many documents.")] = 50,
-    offset: Annotated[int, typer.Option(help="Skip this many.")] = 0,
+    limit: Annotated[int, typer.Option(help="How many documents.", callback=int_range(1))] = 50,
+    offset: Annotated[int, typer.Option(help="Skip this many.", callback=int_range(0))] = 0,
     outlet: Annotated[str | None, typer.Option(help="Only this outlet.")] = None,
     query: Annotated[
         str | None, typer.Option("--query", "-q", help="Only documents whose title or text contains this.")
@@ -259,15 +313,16 @@ def list_documents(
     store = _open_store(db)
     rows = store.list(limit=limit, offset=offset, outlet=outlet, query=query)
     if as_json:
-        _write("".join(json.dumps(row.to_json(), ensure_ascii=False) + "\n" for row in rows))
+        _write("".join(json_safe(json.dumps(row.to_json(), ensure_ascii=False)) + "\n" for row in rows))
         return
     table = Table(show_edge=False)
     for column in ("id", "published", "outlet", "title"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row.id[:12], row.published or "", Text(row.outlet or ""), Text(row.title or ""))
+        cells = (row.id[:12], row.published, row.outlet, row.title)
+        table.add_row(*(line(cell or "") for cell in cells))
     out.print(table)
-    err.print(f"{len(rows)} of {store.count()} documents", highlight=False)
+    err.print(f"{len(rows)} of {store.count()} documents")
 
 
 @app.command()
@@ -294,7 +349,9 @@ def show(
 def export(
     fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl | semeval | csv")] = "jsonl",
     db: DbOption = None,
-    output: Annotated[Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.", callback=writable_file)
+    ] = None,
 ) -> None:
     """Export every stored document with its analyses."""
     if fmt not in render.EXPORT_FORMATS:
@@ -312,12 +369,14 @@ def export(
 def train_techniques(
     data: Annotated[Path, typer.Option(help="PTC folder: train-articles/, train-task2-TC.labels, dev …")],
     output: Annotated[Path, typer.Option("--out", help="Folder for the trained model.")],
-    epochs: Annotated[int, typer.Option(help="Passes over the training windows.")] = 2,
+    epochs: Annotated[int, typer.Option(help="Passes over the training windows.", callback=int_range(1))] = 2,
     max_articles: Annotated[
-        int | None, typer.Option(help="Use only this many articles (smoke runs).")
+        int | None, typer.Option(help="Use only this many articles (smoke runs).", callback=int_range(1))
     ] = None,
-    max_steps: Annotated[int | None, typer.Option(help="Stop after this many optimiser steps.")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 13,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Stop after this many optimiser steps.", callback=int_range(1))
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.", callback=int_range(0, SEED_MAX))] = 13,
 ) -> None:
     """Fine-tune the technique model (SI + TC heads on one encoder) and export it to ONNX."""
     try:
@@ -367,7 +426,9 @@ def eval_checkworthy(
 @narratives_app.command("discover")
 def narratives_discover(
     db: DbOption = None,
-    min_cluster_size: Annotated[int, typer.Option(help="Smallest cluster reported.")] = 3,
+    min_cluster_size: Annotated[
+        int, typer.Option(help="Smallest cluster reported.", callback=int_range(2))
+    ] = 3,
     export_yaml: Annotated[
         Path | None, typer.Option(help="Write draft catalogue YAML (file or folder).")
     ] = None,
@@ -375,7 +436,11 @@ def narratives_discover(
     """Cluster the claims of a stored corpus into candidate narratives, labelled by keywords."""
     from propscope.corpus.discover import discover_command
 
-    _write(discover_command(db, min_cluster_size, export_yaml) + "\n")
+    try:
+        report = discover_command(db, min_cluster_size, export_yaml)
+    except PropscopeError as exc:
+        raise _fail(exc) from exc
+    _write(printable(report, multiline=True) + "\n")  # claims and keywords are article text
 
 
 @app.command("analyzers")
@@ -383,7 +448,7 @@ def list_analyzers() -> None:
     """List the analysers this installation can run (built-in and plug-ins)."""
     for name in registry.available():
         default = " (default)" if name in registry.default_names() else ""
-        out.print(f"{name}{default}", highlight=False)
+        out.print(line(f"{name}{default}"))
 
 
 # Sub-commands after the core ones, so `propscope --help` lists analyze first.

@@ -11,10 +11,12 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from propscope._storable import check_meta, check_string
 from propscope.errors import SchemaError, SpanError
 
 SCHEMA = "propscope/1"
@@ -38,9 +40,19 @@ def _frozen(meta: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(meta or {}))
 
 
+# Set only while `Document.stored` builds a Document from a store row (see there).
+_FROM_STORE: ContextVar[bool] = ContextVar("propscope_document_from_store", default=False)
+_STRING_FIELDS = ("title", "author", "outlet", "url", "published", "language", "source", "id")
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
-    """An article: its clean text and what is known about where it came from."""
+    """An article: its clean text and what is known about where it came from.
+
+    Building one refuses (IngestError E034, E035, E036) a NUL or lone surrogate in any string
+    field or in `meta`, and NaN or Infinity in `meta`: whatever a Document holds can be stored on
+    every backend and written as valid UTF-8 JSON.
+    """
 
     text: str
     id: str = ""
@@ -54,10 +66,34 @@ class Document:
     meta: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if not _FROM_STORE.get():
+            self._check()  # first: the id is a hash of the text's UTF-8 bytes
         if not self.id:
             object.__setattr__(self, "id", document_id(self.text))
         if not isinstance(self.meta, MappingProxyType):
             object.__setattr__(self, "meta", _frozen(self.meta))
+
+    def _check(self) -> None:
+        """Refuse what a store or a JSON writer cannot take (see propscope._storable)."""
+        source = self.source or self.url or "document"
+        check_string(self.text, source, "the text")
+        for name in _STRING_FIELDS:
+            if isinstance(value := getattr(self, name), str):
+                check_string(value, source, f"the {name}")
+        check_meta(self.meta, source)
+
+    @classmethod
+    def stored(cls, **fields: Any) -> Document:
+        """A Document read back from a store, exactly as it was saved, without the checks.
+
+        A SQLite store written before the checks existed may hold a NUL in a text: that document
+        must stay readable (and its spans valid), not fail every read.
+        """
+        token = _FROM_STORE.set(True)
+        try:
+            return cls(**fields)
+        finally:
+            _FROM_STORE.reset(token)
 
     def with_(self, **changes: Any) -> Document:
         """A copy with some fields changed; the id follows the text unless given."""
@@ -131,25 +167,31 @@ class TechniqueSpan:
     end: int
     text: str
     technique: str
-    score: float
+    score: float  # calibrated P(an annotator marks a technique here), see models/calibration.py
+    technique_score: float | None = None  # calibrated P(it is this technique | marked)
 
     def to_json(self) -> JSON:
-        return {
+        data: JSON = {
             "start": self.start,
             "end": self.end,
             "text": self.text,
             "technique": self.technique,
             "score": round(self.score, 4),
         }
+        if self.technique_score is not None:
+            data["technique_score"] = round(self.technique_score, 4)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TechniqueSpan:
+        given = data.get("technique_score")
         return cls(
             int(data["start"]),
             int(data["end"]),
             str(data["text"]),
             str(data["technique"]),
             float(data["score"]),
+            None if given is None else float(given),
         )
 
 

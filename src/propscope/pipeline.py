@@ -46,28 +46,43 @@ class Pipeline:
 
         `upcoming` is the batch that follows: its background work (the spaCy parse) is queued
         behind this batch's, so the second core stays busy while this batch's rules run on the
-        first instead of idling until the next batch starts.
+        first instead of idling until the next batch starts. Once the batch is done, even by an
+        error, each analyser's `finish` lets go of what it kept for the batch.
         """
         layers = [Annotations() for _ in docs]
         self._prepare(docs)
         if upcoming:
             self._prepare(upcoming)
-        for analyzer in self.analyzers:
-            found = analyzer.analyze(docs, layers)
-            if len(found) != len(docs):
-                message = AnalyzerError.E_OUTPUT.format(name=analyzer.name, got=len(found), want=len(docs))
-                raise AnalyzerError(message)
-            for doc, made in zip(docs, found, strict=True):
-                made.check(doc.text)
-            layers = [old.merge(new) for old, new in zip(layers, found, strict=True)]
+        try:
+            for analyzer in self.analyzers:
+                layers = self._run(analyzer, docs, layers)
+        finally:
+            self._hook("finish", docs)
         return [Result(doc, ann, self.versions) for doc, ann in zip(docs, layers, strict=True)]
+
+    def _run(
+        self, analyzer: Analyzer, docs: Sequence[Document], layers: list[Annotations]
+    ) -> list[Annotations]:
+        """One analyser over the batch, its output checked and merged into `layers`."""
+        found = analyzer.analyze(docs, layers)
+        if len(found) != len(docs):
+            message = AnalyzerError.E_OUTPUT.format(name=analyzer.name, got=len(found), want=len(docs))
+            raise AnalyzerError(message)
+        for doc, made in zip(docs, found, strict=True):
+            made.check(doc.text)
+        return [old.merge(new) for old, new in zip(layers, found, strict=True)]
 
     def _prepare(self, docs: Sequence[Document]) -> None:
         """Start background work before the first analyser runs."""
+        self._hook("prepare", docs)
+
+    def _hook(self, name: str, docs: Sequence[Document]) -> None:
+        """Call the optional hook `name` (`prepare`: start background work; `finish`: the batch
+        is done, let go of what was kept for it) of every analyser that has one."""
         for analyzer in self.analyzers:
-            prepare = getattr(analyzer, "prepare", None)
-            if prepare is not None:
-                prepare(docs)
+            hook = getattr(analyzer, name, None)
+            if hook is not None:
+                hook(docs)
 
     def pipe(self, docs: Iterable[Document], batch_size: int = DEFAULT_BATCH_SIZE) -> Iterator[Result]:
         """Analyse a stream lazily, `batch_size` documents at a time, reading one batch ahead."""

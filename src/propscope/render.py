@@ -1,7 +1,8 @@
 """Output formats for results: json, jsonl, semeval, csv, html and the Rich terminal view.
 
 Article text is untrusted: the HTML format escapes every character of it, and the terminal view
-passes it to Rich as plain `Text`, never as markup.
+passes it to Rich as plain `Text`, never as markup, with control characters shown as visible
+escapes (`propscope._terminal`), so a Document from any source is safe to print.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from propscope._terminal import escaped_block, json_safe, line, printable
 from propscope.document import Entity, Result, TechniqueSpan
 from propscope.techniques import BY_NAME
 
@@ -73,7 +75,8 @@ def technique_counts(counts: Mapping[str, int]) -> str:
 
 
 def to_json(result: Result, indent: int | None = 2) -> str:
-    return json.dumps(result.to_json(), ensure_ascii=False, indent=indent)
+    # allow_nan=False: bare NaN is not JSON; a Document cannot hold one, the store refuses one.
+    return json_safe(json.dumps(result.to_json(), ensure_ascii=False, allow_nan=False, indent=indent))
 
 
 def to_jsonl(results: Iterable[Result]) -> str:
@@ -107,33 +110,51 @@ CSV_COLUMNS = (
 )
 
 
+# Spreadsheets run a cell that starts with one of these as a formula (`=HYPERLINK(...)`, `@SUM`,
+# `+cmd|...`), full-width forms included (Excel folds them); OWASP's CSV-injection list plus those.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def csv_cell(value: object) -> object:
+    """A text cell a spreadsheet shows as text: a leading formula character gets a `'` before it."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def to_csv(results: Iterable[Result]) -> str:
-    """One row per document: metadata and counts, for spreadsheets."""
+    """One row per document: metadata and counts, for spreadsheets.
+
+    Every text cell is untrusted (titles, outlets, actor names come from the articles), so cells
+    that a spreadsheet would run as a formula are written with a leading `'` (`csv_cell`).
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     for result in results:
-        doc = result.document
-        top = Counter(s.technique for s in result.techniques).most_common(1)
-        writer.writerow(
-            [
-                doc.id,
-                doc.title,
-                doc.author,
-                doc.outlet,
-                doc.url,
-                doc.published,
-                doc.language,
-                result.stats.get("words", ""),
-                len(result.techniques),
-                top[0][0] if top else "",
-                len(result.claims),
-                "; ".join(e.actor for e in result.entities),
-                "; ".join(n.title for n in result.narratives),
-                "; ".join(_csv_techniques(e) for e in result.entities if e.techniques),
-            ]
-        )
+        writer.writerow([csv_cell(value) for value in _csv_row(result)])
     return buffer.getvalue()
+
+
+def _csv_row(result: Result) -> list[object]:
+    doc = result.document
+    top = Counter(s.technique for s in result.techniques).most_common(1)
+    return [
+        doc.id,
+        doc.title,
+        doc.author,
+        doc.outlet,
+        doc.url,
+        doc.published,
+        doc.language,
+        result.stats.get("words", ""),
+        len(result.techniques),
+        top[0][0] if top else "",
+        len(result.claims),
+        "; ".join(e.actor for e in result.entities),
+        "; ".join(n.title for n in result.narratives),
+        "; ".join(_csv_techniques(e) for e in result.entities if e.techniques),
+    ]
 
 
 def _csv_techniques(entity: Entity) -> str:
@@ -155,18 +176,21 @@ def segments(text: str, spans: Sequence[TechniqueSpan]) -> list[tuple[int, int, 
 
 
 def highlighted_text(result: Result) -> Text:
-    """The article with technique spans in their colours; overlaps take the innermost span."""
-    text = Text(result.document.text)
+    """The article with technique spans in their colours; overlaps take the innermost span.
+
+    Control characters are shown escaped, so span offsets go through the escaping's offset map.
+    """
+    text, offsets = escaped_block(result.document.text)
     for span in sorted(result.techniques, key=lambda s: s.start - s.end):
         info = technique_info(span.technique)
-        text.stylize(f"black on {info.colour}", span.start, span.end)
+        text.stylize(f"black on {info.colour}", offsets[span.start], offsets[span.end])
     return text
 
 
 def _header(result: Result) -> Text:
     doc = result.document
     header = Text()
-    header.append(doc.title or "(untitled)", style="bold")
+    header.append(printable(doc.title or "(untitled)"), style="bold")
     for label, value in (
         ("author", doc.author),
         ("outlet", doc.outlet),
@@ -177,7 +201,7 @@ def _header(result: Result) -> Text:
     ):
         if value:
             header.append(f"\n{label}: ", style="dim")
-            header.append(str(value))
+            header.append(printable(value))
     return header
 
 
@@ -190,7 +214,8 @@ def _legend(result: Result) -> Table:
     for name, count in counts.most_common():
         info = technique_info(name)
         example = max((s for s in result.techniques if s.technique == name), key=lambda s: s.score)
-        table.add_row(Text(info.label, style=f"black on {info.colour}"), str(count), Text(example.text[:60]))
+        label = line(info.label, style=f"black on {info.colour}")
+        table.add_row(label, str(count), line(example.text[:60]))
     return table
 
 
@@ -200,7 +225,7 @@ def _claims_table(result: Result) -> Table:
         table.add_column(column)
     for claim in result.claims:
         speaker = claim.speaker.text if claim.speaker else ""
-        table.add_row(f"{claim.score:.2f}", Text(speaker), Text(claim.verb or ""), Text(claim.text[:120]))
+        table.add_row(f"{claim.score:.2f}", line(speaker), line(claim.verb or ""), line(claim.text[:120]))
     return table
 
 
@@ -210,13 +235,13 @@ def _actors_table(result: Result) -> Table:
         table.add_column(column)
     for entity in result.entities:
         table.add_row(
-            Text(entity.actor),
-            entity.label,
+            line(entity.actor),
+            line(entity.label),
             str(len(entity.mentions)),
-            entity.role,
+            line(entity.role),
             str(entity.roles.get("blamed", 0)),
             str(entity.roles.get("authority", 0)),
-            Text(technique_counts(entity.techniques)),
+            line(technique_counts(entity.techniques)),
         )
     return table
 
@@ -227,7 +252,7 @@ def _narratives_table(result: Result) -> Table:
         table.add_column(column)
     for narrative in result.narratives:
         evidence = narrative.evidence[0].text[:100] if narrative.evidence else ""
-        table.add_row(f"{narrative.score:.2f}", Text(narrative.title), Text(evidence))
+        table.add_row(f"{narrative.score:.2f}", line(narrative.title), line(evidence))
     return table
 
 
@@ -240,7 +265,7 @@ def _stats_line(result: Result) -> Text:
     ]
     if stats.get("misspellings"):
         parts.append("misspelt: " + ", ".join(stats["misspellings"]))
-    return Text(" · ".join(parts), style="dim")
+    return line(" · ".join(parts), style="dim")
 
 
 def terminal_view(result: Result) -> RenderableType:

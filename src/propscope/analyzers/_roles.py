@@ -8,6 +8,7 @@ subject of a hostile verb, possessor of a blame noun or object of an accusing ve
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,30 @@ _REACH_DEPS = frozenset(
     {"xcomp", "dobj", "acl", "advcl", "prep", "pobj", "pcomp", "attr", "oprd", "conj", "relcl"}
 )
 _REACH_DEPTH = 3  # "used the NGO to organize attacks": used -> organize is two steps
+
+
+class TechniqueIndex:
+    """Technique spans sorted by start, so the ones touching a range are found by binary search:
+    scanning every span for every mention made the entities analyser quadratic in length."""
+
+    def __init__(self, techniques: Sequence[TechniqueSpan]) -> None:
+        self.spans = tuple(techniques)
+        self.order = sorted(range(len(self.spans)), key=lambda k: self.spans[k].start)
+        self.starts = [self.spans[k].start for k in self.order]
+        self.longest = max((t.end - t.start for t in self.spans), default=0)
+
+    @classmethod
+    def of(cls, techniques: Sequence[TechniqueSpan] | TechniqueIndex) -> TechniqueIndex:
+        return techniques if isinstance(techniques, TechniqueIndex) else cls(techniques)
+
+    def touching(self, lo: int, hi: int) -> list[int]:
+        """Positions in `spans` of the spans overlapping [lo, hi) (start < hi and end > lo)."""
+        first = bisect_right(self.starts, lo - self.longest)  # a span ending after lo starts here on
+        last = bisect_left(self.starts, hi)
+        return [k for k in self.order[first:last] if self.spans[k].end > lo]
+
+
+Techniques = Sequence[TechniqueSpan] | TechniqueIndex
 
 
 @dataclass(frozen=True)
@@ -49,7 +74,7 @@ class RoleRules:
             window=int(data["technique_window"]),
         )
 
-    def role(self, sp: Any, mention: Mention, techniques: Sequence[TechniqueSpan] = ()) -> str:
+    def role(self, sp: Any, mention: Mention, techniques: Techniques = ()) -> str:
         """'authority', 'blamed' or 'neutral' for one mention."""
         root = sp[mention.first : mention.last].root
         phrase = phrase_head(root)
@@ -93,20 +118,22 @@ class RoleRules:
             frontier = [c for t in frontier for c in t.children if c.dep_ in _REACH_DEPS]
         return False
 
-    def near_technique(self, sp: Any, mention: Mention, techniques: Sequence[TechniqueSpan]) -> bool:
+    def near_technique(self, sp: Any, mention: Mention, techniques: Techniques) -> bool:
         """A blaming technique span on the mention, or within `window` characters in its sentence."""
         near = self.techniques_near(sp, (mention,), techniques)
         return any(t.technique in self.blame_techniques for t in near)
 
     def techniques_near(
-        self, sp: Any, mentions: Sequence[Mention], techniques: Sequence[TechniqueSpan]
+        self, sp: Any, mentions: Sequence[Mention], techniques: Techniques
     ) -> list[TechniqueSpan]:
-        """The technique spans that touch the reach of any of the mentions, each span once.
+        """The technique spans that touch the reach of any of the mentions, each span once, in
+        their given order (pass a `TechniqueIndex` when asking for many mentions).
 
         Blame and an actor's technique list both use this, so "near" means the same in both.
         """
-        reaches = [self.reach(sp, m) for m in mentions]
-        return [t for t in techniques if any(t.start < hi and t.end > lo for lo, hi in reaches)]
+        index = TechniqueIndex.of(techniques)
+        found = {k for m in mentions for k in index.touching(*self.reach(sp, m))}
+        return [index.spans[k] for k in sorted(found)]
 
     def reach(self, sp: Any, mention: Mention) -> tuple[int, int]:
         """Characters [lo, hi) around a mention: `window` either side, cut at its sentence.

@@ -47,13 +47,14 @@ class EntitiesAnalyzer(_spacy.SharedParse):
         by_actor: dict[str, list[_actors.Mention]] = defaultdict(list)
         for mention in mentions:
             by_actor[mention.actor].append(mention)
+        index = _roles.TechniqueIndex(techniques)  # built once: every mention looks up its neighbours
         return tuple(
-            self._entity(text, sp, group, techniques)
+            self._entity(text, sp, group, index)
             for group in sorted(by_actor.values(), key=lambda g: (-len(g), g[0].start))
         )
 
     def _entity(
-        self, text: str, sp: Any, group: list[_actors.Mention], techniques: Sequence[TechniqueSpan]
+        self, text: str, sp: Any, group: list[_actors.Mention], techniques: _roles.TechniqueIndex
     ) -> Entity:
         per_sentence: dict[int, set[str]] = defaultdict(set)
         for mention in group:

@@ -22,6 +22,16 @@ _SENTENCE_END = re.compile(r"[.!?]+(?=\s|$)|\n\s*\n")
 _VOWEL_GROUPS = re.compile(r"[aeiouy]+")
 
 MISSPELLINGS_SHOWN = 10
+# Flesch's formulas were fitted on ordinary prose: sentences of a few to some 40 words, words of
+# one to six syllables. A giant "word" (a 4.9 MB line without spaces, a hash) or text without
+# sentence punctuation (a scraped list) sent reading ease to -73 million. So a word counts at
+# most MAX_WORD_SYLLABLES syllables ("incomprehensibility" has 8), a run-on sentence counts as
+# one sentence per MAX_SENTENCE_WORDS words, and the scores are clamped to the range the scale
+# gives a meaning: reading ease 0 (very hard) to 100 (very easy), grade 0 to MAX_GRADE.
+MAX_WORD_SYLLABLES = 8
+MAX_SENTENCE_WORDS = 60
+READING_EASE_RANGE = (0.0, 100.0)
+MAX_GRADE = 20.0
 
 
 @cache
@@ -69,7 +79,6 @@ def text_stats(text: str, language: str | None = None) -> dict[str, Any]:
     words = _WORD.findall(text)
     sentences = max(len([s for s in _SENTENCE_END.split(text) if _WORD.search(s)]), 1)
     n_words = len(words)
-    syllables = sum(count_syllables(w) for w in words)
     stats: dict[str, Any] = {
         "characters": len(text),
         "words": n_words,
@@ -81,12 +90,35 @@ def text_stats(text: str, language: str | None = None) -> dict[str, Any]:
         "misspellings": [],
     }
     if n_words:
-        per_word = syllables / n_words
-        stats["flesch_reading_ease"] = round(206.835 - 1.015 * n_words / sentences - 84.6 * per_word, 1)
-        stats["flesch_kincaid_grade"] = round(0.39 * n_words / sentences + 11.8 * per_word - 15.59, 1)
+        stats.update(flesch_scores(words, sentences))
     if language in (None, "en") and n_words:
         stats.update(_misspellings(text, n_words))
     return stats
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return round(min(max(value, low), high), 1)
+
+
+def flesch_scores(words: Sequence[str], sentences: int) -> dict[str, float]:
+    """Flesch reading ease and Flesch-Kincaid grade, on sentence-sane units and clamped.
+
+    Args:
+        words: the text's words (at least one).
+        sentences: its sentence count; run-on sentences count as MAX_SENTENCE_WORDS-word ones.
+
+    Returns:
+        {"flesch_reading_ease": 0..100, "flesch_kincaid_grade": 0..MAX_GRADE}.
+    """
+    units = max(sentences, -(-len(words) // MAX_SENTENCE_WORDS))
+    per_sentence = len(words) / units
+    per_word = sum(min(count_syllables(w), MAX_WORD_SYLLABLES) for w in words) / len(words)
+    ease = 206.835 - 1.015 * per_sentence - 84.6 * per_word
+    grade = 0.39 * per_sentence + 11.8 * per_word - 15.59
+    return {
+        "flesch_reading_ease": _clamp(ease, *READING_EASE_RANGE),
+        "flesch_kincaid_grade": _clamp(grade, 0.0, MAX_GRADE),
+    }
 
 
 def _misspellings(text: str, n_words: int) -> dict[str, Any]:

@@ -24,15 +24,22 @@ import numpy as np
 from propscope.document import Annotations, Document, TechniqueSpan, sort_spans
 from propscope.errors import AnalyzerError
 from propscope.models import technique_head as head
+from propscope.models.calibration import load_maps
 from propscope.models.runtime import Tokens, WindowedEncoder
 from propscope.models.sentence_heads import SentenceHeads, pool_sentences
 
 MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "techniques"
 MODEL_FILES = ("model.onnx", "tokenizer.json", "config.json", "tc_head.npz")
-VERSION = "techniques-minilm-6"
+VERSION = "techniques-minilm-6-cal1"  # the -6 model; scores calibrated (calibration.json)
 BATCH_DOCS = 16  # documents encoded together: enough windows to fill batches of 32
 KEEP_ENCODED = 64  # documents: a pipeline batch or two, so later analysers reuse the pass
-KEEP_MAX_TOKENS = 100_000  # a longer text's hidden states (>150 MB) are not kept
+# Hidden states kept at most, in tokens (1.5 KB each): a 1.5 MB article has about 320k. Every
+# text is kept for the analysers after the techniques one (re-encoding a long one twice more
+# tripled its encoder time). A text over KEEP_MAX_TOKENS (about 450 KB) holds its hidden states
+# in float16 and is let go once its pipeline batch is done (`release`), so a big document fits
+# and its memory returns.
+KEEP_TOKENS = 400_000
+KEEP_MAX_TOKENS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +71,7 @@ class TechniqueModel:
             threads=threads,
         )
         self.tc = head.TCHead(folder / "tc_head.npz")
+        self.calibration = load_maps(folder / "calibration.json")
         self.folder = folder
         self._kept: OrderedDict[str, Encoded] = OrderedDict()
         self._lock = threading.Lock()
@@ -78,17 +86,29 @@ class TechniqueModel:
             found = {t: self._kept[t] for t in texts if t in self._kept}
         missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
-            out = self.encoder.encode(missing, ["si_logits", "hidden"])
+            out = self.encoder.encode(missing, ["si_logits", "hidden"], half={"hidden": KEEP_MAX_TOKENS})
             for text, (tokens, o) in zip(missing, out, strict=True):
                 found[text] = Encoded(text, tokens, head.softmax(o["si_logits"]), o["hidden"])
             with self._lock:
                 if keep:
-                    self._kept.update(
-                        (t, found[t]) for t in missing if len(found[t].tokens) <= KEEP_MAX_TOKENS
-                    )
-                while len(self._kept) > KEEP_ENCODED:
-                    self._kept.popitem(last=False)
+                    self._kept.update((t, found[t]) for t in missing)
+                self._trim()
         return [found[t] for t in texts]
+
+    def _trim(self) -> None:
+        """Drop the oldest kept encodings beyond KEEP_ENCODED texts or KEEP_TOKENS tokens (the
+        newest always stays: the analysers after this one are about to read it)."""
+        tokens = sum(len(e.tokens) for e in self._kept.values())
+        while len(self._kept) > 1 and (len(self._kept) > KEEP_ENCODED or tokens > KEEP_TOKENS):
+            tokens -= len(self._kept.popitem(last=False)[1].tokens)
+
+    def release(self, texts: Sequence[str]) -> None:
+        """Let go of the kept encodings of those `texts` longer than KEEP_MAX_TOKENS tokens (the
+        pipeline's `finish` hook, once every analyser has read them)."""
+        with self._lock:
+            for text in texts:
+                if text in self._kept and len(self._kept[text].tokens) > KEEP_MAX_TOKENS:
+                    del self._kept[text]
 
     def forget(self) -> None:
         """Drop kept encodings (benchmarks time the encoder, not the reuse)."""
@@ -144,15 +164,27 @@ class TechniqueModel:
         return self.tc.probabilities(head.span_inputs(enc.text, enc.tokens.offsets, enc.hidden, spans))
 
     def technique_spans(self, enc: Encoded) -> list[TechniqueSpan]:
-        """SI then TC: each found span with its most likely technique. The score is
-        P(span) x P(technique | span), so a weak span with a clear label still ranks low."""
+        """SI then TC: each found span with its most likely technique.
+
+        `score` is the calibrated probability that an annotator marks a technique there and
+        `technique_score` that the named technique is theirs (models/calibration.py, fitted on
+        held-out PTC articles). A folder without calibration.json (a fresh `propscope train`
+        run) keeps the raw P(span) x P(technique | span) and no technique_score.
+        """
         found = self.find_spans(enc)
         probs = self.classify(enc, [(s, e) for s, e, _ in found])
         spans = []
         for (start, end, p_span), row in zip(found, probs, strict=True):
             k = int(row.argmax())
-            text = enc.text[start:end]
-            spans.append(TechniqueSpan(start, end, text, self.labels[k], p_span * float(row[k])))
+            text, technique = enc.text[start:end], self.labels[k]
+            if self.calibration is None:
+                spans.append(TechniqueSpan(start, end, text, technique, p_span * float(row[k])))
+                continue
+            span_map, technique_map = self.calibration
+            x = span_map.features(p_span, end - start, row)
+            spans.append(TechniqueSpan(
+                start, end, text, technique, span_map.probability(x), technique_map.probability(x)
+            ))
         return spans
 
 
@@ -181,6 +213,10 @@ class ReadsTechniqueEncoder:
     def model(self) -> TechniqueModel:
         return load_model(str(self.model_dir))
 
+    def finish(self, docs: Sequence[Document]) -> None:
+        """The batch is done: let go of its long texts' hidden states (the pipeline's hook)."""
+        self.model.release([d.text for d in docs])
+
 
 class TechniqueAnalyzer:
     """Propaganda technique spans for any document; the model loads on first use."""
@@ -196,6 +232,10 @@ class TechniqueAnalyzer:
     @property
     def model(self) -> TechniqueModel:
         return load_model(str(self.model_dir))
+
+    def finish(self, docs: Sequence[Document]) -> None:
+        """The batch is done: let go of its long texts' hidden states (the pipeline's hook)."""
+        self.model.release([d.text for d in docs])
 
     def analyze(
         self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None

@@ -1,4 +1,8 @@
-"""`--engine local`: a process pool on this machine, one pipeline per worker process."""
+"""`--engine local`: a process pool on this machine, one pipeline per worker process.
+
+The workers never outlive the driver (`propscope.batch.lifeline`): killed, stopped or
+interrupted, the driver takes its pool down with it.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,17 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from itertools import islice
 
+from propscope.batch.lifeline import bind_to_parent, signals_stop_driver, stop_pool
 from propscope.batch.worker import JobSpec, Outcome, Worker
 
 _worker: Worker | None = None
 
 
-def _start(spec: JobSpec, threads: int) -> None:
+def _start(spec: JobSpec, threads: int, parent: int) -> None:
     """Pool initializer: models load here, once per process, each with its share of the cores
     (onnxruntime would otherwise start one thread per core in every worker)."""
     global _worker
+    bind_to_parent(parent)
     os.environ.setdefault("PROPSCOPE_THREADS", str(threads))
     _worker = Worker(spec)
 
@@ -43,13 +49,28 @@ def run_local(
     # any threads a model runtime started.
     context = multiprocessing.get_context("spawn")
     threads = max(1, (os.cpu_count() or 1) // workers)
-    with ProcessPoolExecutor(workers, context, _start, (spec, threads)) as pool:
-        pending: set[Future[list[Outcome]]] = set()
-        for part in chunks:
-            pending.add(pool.submit(_process, part))
-            if len(pending) >= 2 * workers:  # bounded: ids wait here, not in the pool's queue
-                pending = _drain(pending, on_done, FIRST_COMPLETED)
-        _drain(pending, on_done, "ALL_COMPLETED")
+    with signals_stop_driver():
+        pool = ProcessPoolExecutor(workers, context, _start, (spec, threads, os.getpid()))
+        try:
+            _feed(pool, chunks, workers, on_done)
+        except BaseException:  # SIGTERM/SIGHUP (as SystemExit), Ctrl-C, or a failing on_done
+            stop_pool(pool)
+            raise
+        pool.shutdown()
+
+
+def _feed(
+    pool: ProcessPoolExecutor,
+    chunks: Iterator[list[str]],
+    workers: int,
+    on_done: Callable[[list[Outcome]], None],
+) -> None:
+    pending: set[Future[list[Outcome]]] = set()
+    for part in chunks:
+        pending.add(pool.submit(_process, part))
+        if len(pending) >= 2 * workers:  # bounded: ids wait here, not in the pool's queue
+            pending = _drain(pending, on_done, FIRST_COMPLETED)
+    _drain(pending, on_done, "ALL_COMPLETED")
 
 
 def _chunks(ids: Sequence[str], size: int) -> Iterator[list[str]]:

@@ -23,9 +23,13 @@ def parse_duration(value: str) -> timedelta:
     if not parts or "".join(f"{n}{u}" for n, u in parts) != text:
         raise UsageError(E_DURATION.format(value=value))
     seconds = sum(float(number) * _UNITS[unit] for number, unit in parts)
-    if seconds <= 0:
+    try:
+        duration = timedelta(seconds=seconds)
+    except OverflowError:  # beyond timedelta's ~2.7 million years: not a window anyone means
+        duration = timedelta(0)
+    if duration <= timedelta(0):  # zero, or under the microsecond timedelta rounds to
         raise UsageError(E_DURATION.format(value=value))
-    return timedelta(seconds=seconds)
+    return duration
 
 
 def format_duration(value: timedelta) -> str:

@@ -18,6 +18,7 @@ from propscope.analyzers.techniques import (
     default_model_dir,
     load_model,
 )
+from propscope.document import TechniqueSpan
 
 Gold = dict[str, list[tuple[int, int]]]
 
@@ -169,9 +170,10 @@ def top_k_labels(probabilities: list[tuple[str, float]], k: int) -> list[str]:
 
 def _predict_article(
     model: TechniqueModel, enc: Encoded, rows: list[TCRow]
-) -> tuple[list[tuple[int, int]], list[str]]:
-    """SI spans found by the model, and one technique per gold TC row (top-k on duplicates)."""
-    si = [(start, end) for start, end, _ in model.find_spans(enc)]
+) -> tuple[list[TechniqueSpan], list[str]]:
+    """Spans found by the model (with their technique and calibrated scores), and one technique
+    per gold TC row (top-k on duplicates)."""
+    found = model.technique_spans(enc)
     spans = sorted({(r.start, r.end) for r in rows})
     probs = model.classify(enc, spans)
     counts = Counter((r.start, r.end) for r in rows)
@@ -179,35 +181,54 @@ def _predict_article(
         span: top_k_labels(list(zip(model.labels, p.tolist(), strict=True)), counts[span])
         for span, p in zip(spans, probs, strict=True)
     }
-    return si, [ranked[(r.start, r.end)].pop(0) for r in rows]
+    return found, [ranked[(r.start, r.end)].pop(0) for r in rows]
+
+
+Found = dict[str, list[TechniqueSpan]]
 
 
 def predict_ptc(
     model: TechniqueModel, texts: dict[str, str], gold_tc: list[TCRow], batch: int = BATCH_DOCS
-) -> tuple[Gold, list[str]]:
-    """Model SI spans per article and TC labels aligned with `gold_tc` (gold file order)."""
+) -> tuple[Found, list[str]]:
+    """Model spans per article and TC labels aligned with `gold_tc` (gold file order)."""
     by_article: dict[str, list[TCRow]] = {}
     for row in gold_tc:
         by_article.setdefault(row.article, []).append(row)
     ids = sorted(texts)
-    si: Gold = {}
+    found: Found = {}
     labels: dict[str, list[str]] = {}
     for k in range(0, len(ids), batch):
         chunk = ids[k : k + batch]
         for article, enc in zip(chunk, model.encode([texts[a] for a in chunk]), strict=True):
-            si[article], labels[article] = _predict_article(
+            found[article], labels[article] = _predict_article(
                 model, enc, by_article.get(article, [])
             )
-    return si, [labels[row.article].pop(0) for row in gold_tc]
+    return found, [labels[row.article].pop(0) for row in gold_tc]
 
 
-def write_predictions(folder: Path, si: Gold, gold_tc: list[TCRow], labels: list[str]) -> None:
-    """The official submission formats: si-predictions.txt and tc-predictions.txt."""
+def si_spans(found: Found) -> Gold:
+    """The SI view of found spans: (start, end) per article."""
+    return {article: [(s.start, s.end) for s in spans] for article, spans in found.items()}
+
+
+def write_predictions(folder: Path, found: Found, gold_tc: list[TCRow], labels: list[str]) -> None:
+    """The official submission formats (si-predictions.txt, tc-predictions.txt) and
+    spans.jsonl: every found span with its technique and calibrated scores, offsets into the
+    article file's text, so calibration can be checked from the file alone."""
     folder.mkdir(parents=True, exist_ok=True)
+    si = si_spans(found)
     si_lines = [f"{a}\t{s}\t{e}\n" for a in sorted(si) for s, e in si[a]]
     (folder / "si-predictions.txt").write_text("".join(si_lines), encoding="utf-8")
     tc_lines = [f"{r.article}\t{t}\t{r.start}\t{r.end}\n" for r, t in zip(gold_tc, labels, strict=True)]
     (folder / "tc-predictions.txt").write_text("".join(tc_lines), encoding="utf-8")
+    rows = [
+        json.dumps({
+            "article_id": article, "start": span.start, "end": span.end,
+            "technique": span.technique, "score": span.score, "technique_score": span.technique_score,
+        }, allow_nan=False) + "\n"
+        for article in sorted(found) for span in found[article]
+    ]
+    (folder / "spans.jsonl").write_text("".join(rows), encoding="utf-8")
 
 
 def evaluate_ptc(
@@ -220,7 +241,8 @@ def evaluate_ptc(
         articles_dir: folder of `article<ID>.txt` files.
         si_labels: SI gold (`article_id<TAB>start<TAB>end`).
         tc_labels: TC gold (`article_id<TAB>technique<TAB>start<TAB>end`).
-        predictions_out: if given, write si-predictions.txt and tc-predictions.txt there.
+        predictions_out: if given, write si-predictions.txt, tc-predictions.txt and spans.jsonl
+            there.
         model: the model to score (default: `$PROPSCOPE_TECHNIQUES_MODEL` or the bundled one,
             as the analyser would load it).
         limit: score only the first N articles by id (the CI eval-gate slice).
@@ -237,11 +259,11 @@ def evaluate_ptc(
     gold_si = {a: s for a, s in read_si_labels(si_labels).items() if a in texts or limit is None}
     gold_tc = [r for r in read_tc_labels(tc_labels) if r.article in texts or limit is None]
     _check_ids(texts, gold_si, gold_tc, articles_dir)
-    si, labels = predict_ptc(model, texts, gold_tc)
+    found, labels = predict_ptc(model, texts, gold_tc)
     if predictions_out is not None:
-        write_predictions(predictions_out, si, gold_tc, labels)
+        write_predictions(predictions_out, found, gold_tc, labels)
     return {
-        "si": si_scores(si, gold_si),
+        "si": si_scores(si_spans(found), gold_si),
         "tc": tc_scores(gold_tc, labels),
         "articles": len(texts),
         "seconds": round(time.perf_counter() - started, 2),

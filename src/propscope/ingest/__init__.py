@@ -13,19 +13,31 @@ its `document` holds the copy as read (its outlet, url and publication are a sig
 
 from __future__ import annotations
 
+import gzip
 import io
 import os
 import re
 import sys
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
-from pathlib import Path
-from typing import BinaryIO
+from pathlib import Path, PurePath
+from typing import IO, Any, BinaryIO
 
 from propscope.config import IngestOptions
 from propscope.document import Document
-from propscope.errors import IngestError
-from propscope.ingest._common import DUPLICATE, IngestFailure, Item, Items, fail, read_capped
+from propscope.errors import IngestError, UsageError
+from propscope.ingest._common import (
+    DUPLICATE,
+    IngestFailure,
+    Item,
+    Items,
+    fail,
+    read_capped,
+    rewindable,
+    shown,
+    strip_control_chars,
+)
 from propscope.ingest.feeds import read_feed
 from propscope.ingest.formats import (
     EXTENSIONS,
@@ -53,6 +65,7 @@ __all__ = [
     "load",
     "parse_html",
     "parse_text",
+    "strip_control_chars",
 ]
 
 Reader = Callable[[BinaryIO, str, IngestOptions], Items]
@@ -61,14 +74,110 @@ _URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
-def _hidden(path: Path) -> bool:
-    return any(part.startswith(".") for part in path.parts)
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+def check_glob(pattern: str) -> None:
+    """Refuse (UsageError E410) a --glob that is empty, absolute or climbs out with '..'."""
+    parts = PurePath(pattern).parts
+    if not pattern or PurePath(pattern).is_absolute() or ".." in parts:
+        raise UsageError(UsageError.E_GLOB.format(glob=pattern))
+
+
+def _matches(relative: PurePath, pattern: str) -> bool:
+    """rglob's rule: the pattern matches the end of the path ('**/' adds nothing to that)."""
+    while pattern.startswith("**/"):
+        pattern = pattern[3:]
+    return relative.match(pattern or "*")
+
+
+def _link_target(path: Path) -> Path | None:
+    """Where the link `path` finally leads; None for a broken or looping link."""
+    try:
+        return path.resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+
+
+def _within(path: Path, top: Path) -> bool:
+    return path == top or top in path.parents
+
+
+def walk_tree(root: Path, pattern: str = "*") -> tuple[list[Path], list[tuple[Path, Path]]]:
+    """Files under `root` matching `pattern` at any depth, and the links that lead out of it.
+
+    Hidden files and folders (.git) are skipped. Symbolic links are followed while they stay
+    inside `root`; a link that leaves it (to /etc/passwd, say) is not read but returned with its
+    target, so it can be named. A folder reached twice (a link loop) is walked once.
+
+    Returns:
+        (matching files, sorted; (link, target) for each link leading outside, sorted).
+    """
+    check_glob(pattern)
+    top = root.resolve()
+    files: list[Path] = []
+    outside: list[tuple[Path, Path]] = []
+    seen: set[Path] = set()
+    folders = [root]
+    while folders:
+        folder = folders.pop()
+        if (real := folder.resolve()) in seen:
+            continue
+        seen.add(real)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue  # an unreadable subfolder: as rglob, skipped
+        for entry in entries:
+            path = folder / entry.name
+            if entry.name.startswith("."):
+                continue
+            if entry.is_symlink():
+                if (target := _link_target(path)) is None:
+                    continue  # broken or looping: nothing to read
+                if not _within(target, top):
+                    if target.is_dir() or _matches(path.relative_to(root), pattern):
+                        outside.append((path, target))
+                    continue
+            if entry.is_dir():
+                folders.append(path)
+            elif entry.is_file() and _matches(path.relative_to(root), pattern):
+                files.append(path)
+    return sorted(files), sorted(outside)
 
 
 def walk(root: Path, pattern: str = "*") -> list[Path]:
-    """Files under `root` matching `pattern` at any depth, sorted; hidden ones (.git) skipped."""
-    files = (p for p in root.rglob(pattern) if p.is_file())
-    return sorted(p for p in files if not _hidden(p.relative_to(root)))
+    """Files under `root` matching `pattern` at any depth, sorted (see `walk_tree`)."""
+    return walk_tree(root, pattern)[0]
+
+
+def _gunzipped_head(stream: BinaryIO) -> bytes:
+    """The first decompressed bytes of a gzip stream, whatever damage lies further on."""
+    try:
+        return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(stream.read(SNIFF_BYTES), SNIFF_BYTES)
+    except zlib.error:
+        return b""  # not gzip after all: the reader chosen by content says what it is
+
+
+class _Gunzip(io.RawIOBase):
+    """A gzip member's content, with gzip's errors (truncated, bad CRC) as E015 for `source`."""
+
+    def __init__(self, stream: IO[bytes], source: str) -> None:
+        super().__init__()
+        self._gzip = gzip.GzipFile(fileobj=stream, mode="rb")
+        self._source = source
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._gzip.read(len(memoryview(buffer)))
+        except (EOFError, OSError, zlib.error) as exc:
+            reason = str(exc) or type(exc).__name__
+            raise fail(IngestError.E_MALFORMED, self._source, kind="gzip data", reason=reason) from exc
+        memoryview(buffer).cast("B")[: len(data)] = data
+        return len(data)
 
 
 class _Run:
@@ -136,11 +245,17 @@ class _Run:
         return readers[fmt]
 
     def _directory_items(self, root: Path) -> Items:
-        files = walk(root, self.options.glob)
-        if not files:
+        """The files under `root`, in order, and an E046 failure for each link leading out."""
+        files, outside = walk_tree(root, self.options.glob)
+        if not files and not outside:
             raise fail(IngestError.E_NO_FILES, str(root), glob=self.options.glob)
-        for path in files:
-            yield from self.read(str(path))
+        skipped = {link: target for link, target in outside}
+        for path in sorted([*files, *skipped]):
+            if path in skipped:
+                target, top = shown(str(skipped[path])), shown(str(root))
+                yield IngestFailure.of(fail(IngestError.E_LINK_OUTSIDE, str(path), target=target, root=top))
+            else:
+                yield from self.read(str(path))
 
     def _file_items(self, path: Path) -> Items:
         name = str(path)
@@ -149,18 +264,47 @@ class _Run:
         except OSError as exc:
             raise fail(IngestError.E_READ, name, reason=exc.strerror or str(exc)) from exc
         with stream:
-            head = stream.read(SNIFF_BYTES)
-            stream.seek(0)
-            if not head.strip() and len(head) < SNIFF_BYTES:
-                raise fail(IngestError.E_EMPTY, name)
-            yield from self._reader(detect_format(name, head))(stream, name, self.options)
+            yield from self._stream_items(stream, name)
 
     def _stdin_items(self) -> Items:
-        """stdin is read whole (it cannot be re-read) and its format sniffed from the content."""
-        data = (self._stdin or sys.stdin.buffer).read()
-        if not data.strip():
-            raise fail(IngestError.E_EMPTY, STDIN)
-        yield from self._reader(sniff(data[:SNIFF_BYTES]))(io.BytesIO(data), STDIN, self.options)
+        """stdin, streamed: sniffed from its head, then read by its reader within --max-bytes.
+
+        Never read whole: a single-document reader stops at --max-bytes + 1 bytes (E013), so
+        `yes | propscope analyze -` ends; JSONL and WARC stream record by record as from a file.
+        """
+        yield from self._stream_items(rewindable(self._stdin or sys.stdin.buffer), STDIN)
+
+    def _stream_items(self, stream: BinaryIO, name: str) -> Items:
+        """Items of an open input: empty refused, gzip opened, the format found from name and head."""
+        head = stream.read(SNIFF_BYTES)
+        stream.seek(0)
+        if not head.strip() and len(head) < SNIFF_BYTES:
+            raise fail(IngestError.E_EMPTY, name)
+        if head.startswith(GZIP_MAGIC) and extension(name) != ".warc.gz":
+            yield from self._gzip_items(stream, name)
+            return
+        yield from self._reader(detect_format(name, head))(stream, name, self.options)
+
+    def _gzip_items(self, stream: BinaryIO, name: str) -> Items:
+        """A gzipped input: a WARC is left to warcio; any other content is read decompressed.
+
+        The format comes from the name without .gz (notes.txt.gz is text) or the content's head.
+        Decompression is streamed, so a gzip bomb is stopped at --max-bytes like any input.
+        """
+        head = _gunzipped_head(stream)
+        stream.seek(0)
+        if head.lstrip().startswith(b"WARC/"):
+            yield from read_warc(stream, name, self.options)
+            return
+        inner = rewindable(_Gunzip(stream, name))
+        if not inner.read(SNIFF_BYTES).strip():
+            raise fail(IngestError.E_EMPTY, name)
+        inner.seek(0)
+        plain = name[: -len(".gz")] if name.lower().endswith(".gz") else ""
+        fmt = detect_format(plain, head) if plain else sniff(head)
+        if fmt is Format.WARC:  # gzip in gzip: not unpacked twice
+            raise fail(IngestError.E_MALFORMED, name, kind="gzip data", reason="it holds gzip data again")
+        yield from self._reader(fmt)(inner, name, self.options)
 
     def url_items(self, url: str) -> Items:
         """Documents from a URL: fetched safely, then read by what the server says it sent."""
@@ -170,6 +314,8 @@ class _Run:
             body = read_capped(io.BytesIO(fetched.body), url, self.options.max_bytes)
             parse = parse_html if fmt is Format.HTML else parse_text
             yield parse(body, url, self.options, url=fetched.url, charset=fetched.charset)
+        elif fetched.body.startswith(GZIP_MAGIC) and extension(url) != ".warc.gz":
+            yield from self._gzip_items(io.BytesIO(fetched.body), url)
         else:
             yield from self._reader(fmt)(io.BytesIO(fetched.body), url, self.options)
 
@@ -192,8 +338,9 @@ def iter_documents(
     """Every document in the sources, and a failure for every input or record that has none.
 
     Args:
-        sources: file paths, directories (walked recursively with `options.glob`), http(s)
-            URLs, and "-" for stdin (format sniffed from the content).
+        sources: file paths, directories (walked recursively with `options.glob`; links out
+            of a directory are E046 failures), http(s) URLs, and "-" for stdin (streamed, its
+            format sniffed from the content). Gzipped inputs are read decompressed.
         options: limits, --encoding, the JSONL/CSV field map, the URL policy.
         fetcher: fetches URLs; pass `Fetcher(options, client=httpx.Client(transport=…))` to
             stub the network. Made (and closed) on demand otherwise.
@@ -202,8 +349,10 @@ def iter_documents(
     Yields:
         Documents and IngestFailures in input order; a repeated document (same id in this run)
         comes as an IngestFailure with code E019, `duplicate == True` and the copy as `document`.
+        Raises UsageError (E410) for a --glob that is absolute or leaves the folder.
     """
     run = _Run(options or IngestOptions(), fetcher, stdin)
+    check_glob(run.options.glob)  # a usage error (exit 2), before any input is read
     try:
         for source in sources:
             for item in run.read(os.fspath(source)):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from functools import cache
+from html.parser import HTMLParser
 from typing import Any, BinaryIO
 
 from propscope.config import IngestOptions
 from propscope.document import Document
 from propscope.errors import IngestError
-from propscope.ingest._common import Items, build_document, fail, read_capped
-from propscope.ingest._decode import declared_charset, decode_bytes
+from propscope.ingest._common import Items, build_document, fail, read_capped, strip_control_chars
+from propscope.ingest._decode import declared_charset, decode
 from propscope.ingest.text import normalise_whitespace, tidy
 
 # Pages with more elements than this are hostile or not articles; trafilatura gives up on them
@@ -24,6 +26,20 @@ MAX_TREE_SIZE = 100_000
 MIN_ARTICLE_WORDS = 8
 _PARAGRAPH_BREAK = re.compile(r"\n+")
 _BLOCK_TAGS = ("p", "div", "br", "li", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "tr")
+# libxml2 stops building the tree 256 elements deep, so trafilatura finds no text below that.
+MAX_DEPTH = 255
+# For pages past MAX_DEPTH or MAX_TREE_SIZE: elements whose text is not article text, and
+# elements whose end tag is optional (they do not deepen the page when left open).
+_FLAT_SKIP = frozenset(
+    {"script", "style", "noscript", "template", "svg", "nav", "header", "footer", "aside"}
+    | {"form", "button", "select", "iframe", "object"}
+)
+_OPEN_ENDED = frozenset({"p", "li", "dt", "dd", "tr", "td", "th", "option", "colgroup"})
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta"})
+_VOID |= {"source", "track", "wbr", "param"}
+# A numeric character reference: &#27; or &#x1b; becomes ESC in the parsed page, and one such
+# character makes trafilatura drop the whole article (lxml refuses control characters).
+_REFERENCE = re.compile(r"&#(?:[xX]0*([0-9a-fA-F]{1,6})|0*([0-9]{1,7}));?")
 
 logging.getLogger("trafilatura").setLevel(logging.CRITICAL)  # its per-page warnings are noise
 
@@ -61,14 +77,89 @@ def _body(text: str, title: str | None) -> str:
     return _PARAGRAPH_BREAK.sub("\n\n", "\n".join(lines)).strip()
 
 
-def html_document(html: str, source: str, *, url: str | None = None) -> Document:
-    """The article in a decoded HTML page (E015 when unparseable, E016 when it has no text)."""
+def _without_controls(html: str) -> str:
+    """The markup without control characters, raw or written as numeric character references."""
+
+    def keep(match: re.Match[str]) -> str:
+        code = int(match[1], 16) if match[1] else int(match[2])
+        return "" if code < 0x110000 and strip_control_chars(chr(code)) == "" else match[0]
+
+    return _REFERENCE.sub(keep, strip_control_chars(html))
+
+
+class _FlatText(HTMLParser):
+    """A page's visible text in one pass, with no tree: for pages too deep or too big for lxml."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title: list[str] = []
+        self.elements = self.depth = self.max_depth = 0
+        self._skipping = 0
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        self.elements += 1
+        self._in_title = tag == "title"
+        self._skipping += tag in _FLAT_SKIP
+        if tag not in _VOID and tag not in _OPEN_ENDED:
+            self.depth += 1
+            self.max_depth = max(self.max_depth, self.depth)
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+        if tag in _FLAT_SKIP:
+            self._skipping = max(self._skipping - 1, 0)
+        if tag not in _VOID and tag not in _OPEN_ENDED:
+            self.depth = max(self.depth - 1, 0)
+        if tag in _BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title.append(data)
+        elif not self._skipping:
+            self.parts.append(data)
+
+
+def _flat_document(html: str, source: str, url: str | None, warnings: Sequence[str]) -> Document | None:
+    """The whole visible text of a page past lxml's depth or size limits (with an E048 warning).
+
+    None for an ordinary page: there trafilatura's verdict (no main text) stands, since a flat
+    reading would take navigation for an article.
+    """
+    flat = _FlatText()
+    flat.feed(html)
+    flat.close()
+    if flat.max_depth <= MAX_DEPTH and flat.elements <= MAX_TREE_SIZE:
+        return None
+    text = _body("".join(flat.parts), None)
+    if len(text.split()) < MIN_ARTICLE_WORDS:
+        return None
+    warning = fail(IngestError.E_FLAT, source, depth=flat.max_depth, elements=flat.elements)
+    title = normalise_whitespace("".join(flat.title)).strip()
+    return build_document(text, source=source, title=title, url=url, warnings=(*warnings, str(warning)))
+
+
+def html_document(
+    html: str, source: str, *, url: str | None = None, warnings: Sequence[str] = ()
+) -> Document:
+    """The article in a decoded HTML page (E015 when unparseable, E016 when it has no text).
+
+    A page nested deeper than MAX_DEPTH or with more than MAX_TREE_SIZE elements, where
+    trafilatura finds nothing, gives its whole visible text instead (see `_flat_document`).
+    """
+    html = _without_controls(html)
     try:
         result = _extract(html, url)
     except Exception as exc:  # lxml/trafilatura raise many types on hostile markup
         raise fail(IngestError.E_MALFORMED, source, kind="HTML", reason=repr(exc)) from exc
     text = _body(result.text or "", result.title) if result is not None else ""
     if len(text.split()) < MIN_ARTICLE_WORDS:
+        if flat := _flat_document(html, source, url, warnings):
+            return flat
         raise fail(IngestError.E_NO_TEXT, source, reason="the page has no main text block")
     return build_document(
         text,
@@ -78,6 +169,7 @@ def html_document(html: str, source: str, *, url: str | None = None) -> Document
         outlet=result.sitename,
         url=url or result.url,
         published=result.date,
+        warnings=warnings,
     )
 
 
@@ -102,8 +194,8 @@ def parse_html(
         The Document; raises IngestError (E010, E012, E014, E015, E016) when there is none.
     """
     encoding = (options or IngestOptions()).encoding
-    html = decode_bytes(data, source, encoding, hint=charset or declared_charset(data))
-    return html_document(html, source, url=url)
+    decoded = decode(data, source, encoding, hint=charset or declared_charset(data))
+    return html_document(decoded.text, source, url=url, warnings=decoded.warnings)
 
 
 def fragment_text(html: str) -> str:
@@ -111,6 +203,7 @@ def fragment_text(html: str) -> str:
     import lxml.html  # type: ignore[import-untyped]
     from lxml.etree import ParserError  # type: ignore[import-untyped]
 
+    html = _without_controls(html)
     try:
         root = lxml.html.fragment_fromstring(html, create_parent="div")
     except (ParserError, ValueError):

@@ -1,8 +1,11 @@
 """JSONL and CSV corpora: one document per record, columns mapped by a FieldMap.
 
-A malformed record becomes an IngestFailure named `file:line`, and the other records still load.
-Record text is already clean, so it only gets whitespace normalisation (no boilerplate or
-byline heuristics); columns the FieldMap does not name are kept in `Document.meta`.
+A malformed record becomes an IngestFailure named `file:line`, and the other records still load:
+whatever one record holds (a lone surrogate, NaN, a 5,000-digit number, 100,000 nested arrays, an
+unclosed CSV quote) costs at most that record. Values no store can hold are mended or left out
+with a coded warning (see _records.py). Record text is already clean, so it only gets whitespace
+normalisation (no boilerplate or byline heuristics); columns the FieldMap does not name are kept
+in `Document.meta`.
 """
 
 from __future__ import annotations
@@ -11,14 +14,17 @@ import codecs
 import csv
 import io
 import json
+import re
+import sys
 from collections.abc import Iterator, Mapping
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 from propscope.config import IngestOptions
 from propscope.document import Document
 from propscope.errors import IngestError
 from propscope.ingest._common import IngestFailure, Items, build_document, fail
 from propscope.ingest._decode import binary_reason, bom_encoding
+from propscope.ingest._records import describe, loads, storable
 from propscope.ingest.text import tidy
 
 HEAD_BYTES = 8192
@@ -32,7 +38,7 @@ def _text_of(record: Mapping[str, Any], source: str, options: IngestOptions) -> 
         raise fail(IngestError.E_FIELD, source, field=name, found=found)
     value = record[name]
     if not isinstance(value, str):
-        reason = f"field {name!r} is {type(value).__name__}, not a string"
+        reason = f"field {name!r} is {describe(value)}, not a string"
         raise fail(IngestError.E_MALFORMED, source, kind="record", reason=reason)
     size = len(value.encode("utf-8", "surrogatepass"))
     if size > options.max_bytes:
@@ -56,8 +62,10 @@ def record_document(record: Mapping[str, Any], source: str, options: IngestOptio
         options: the FieldMap and --max-bytes (applied to the text field).
 
     Returns:
-        The Document; raises IngestError (E013, E015, E016, E017) for a bad record.
+        The Document, with warnings (E036, E038, E039) for what had to be mended; raises
+        IngestError (E013, E015, E016, E017) for a bad record.
     """
+    record, warnings = storable(record, source, options.fields.text)
     fields = options.fields
     named = {fields.text, fields.title, fields.author, fields.outlet, fields.url, fields.published}
     named.add(fields.id or fields.text)
@@ -73,6 +81,7 @@ def record_document(record: Mapping[str, Any], source: str, options: IngestOptio
         url=_field(record, fields.url),
         published=_field(record, fields.published),
         meta=meta,
+        warnings=warnings,
     )
 
 
@@ -100,16 +109,23 @@ def _guarded(parsed: Parsed, options: IngestOptions) -> Items:
             yield record_document(record, where, options)
         except IngestError as exc:
             yield IngestFailure.of(exc, where)
+        except Exception as exc:  # a bug on one odd record must not lose the records after it
+            yield IngestFailure.of(fail(IngestError.E_UNEXPECTED, where, reason=repr(exc)))
 
 
 def _json_record(raw: bytes, where: str, encoding: str) -> Mapping[str, Any] | IngestError:
     try:
-        value = json.loads(raw.decode(encoding).lstrip("\ufeff"))
+        value = loads(raw.decode(encoding).lstrip("\ufeff"))
     except UnicodeDecodeError as exc:
         return fail(IngestError.E_ENCODING, where, reason=str(exc))
     except json.JSONDecodeError as exc:
-        reason = f"{exc.msg} at column {exc.colno}"
+        reason = f"{exc.msg.removesuffix(' at')} at column {exc.colno}"  # msg may end "at"
         return fail(IngestError.E_MALFORMED, where, kind="JSON line", reason=reason)
+    except RecursionError:
+        reason = f"arrays or objects nested more than about {sys.getrecursionlimit():,} deep"
+        return fail(IngestError.E_MALFORMED, where, kind="JSON line", reason=reason)
+    except Exception as exc:  # anything else the parser raises is about this line only
+        return fail(IngestError.E_UNEXPECTED, where, reason=repr(exc))
     if not isinstance(value, dict):
         reason = f"a JSON {type(value).__name__} where an object was expected"
         return fail(IngestError.E_MALFORMED, where, kind="JSON line", reason=reason)
@@ -152,7 +168,7 @@ def _row(row: dict[str | Any, Any], where: str, width: int) -> Mapping[str, Any]
     return row
 
 
-def _csv_header(reader: csv.DictReader[str], source: str, options: IngestOptions) -> int:
+def _csv_header(reader: csv.DictReader[str], source: str, options: IngestOptions) -> list[str]:
     try:
         header = reader.fieldnames
     except (csv.Error, UnicodeDecodeError) as exc:
@@ -162,14 +178,130 @@ def _csv_header(reader: csv.DictReader[str], source: str, options: IngestOptions
     if options.fields.text not in header:
         found = ", ".join(header[:12])
         raise fail(IngestError.E_FIELD, source, field=options.fields.text, found=found)
-    return len(header)
+    return list(header)
 
 
-def _csv_rows(text: io.TextIOWrapper, source: str, options: IngestOptions) -> Parsed:
-    reader = csv.DictReader(text)
-    width = _csv_header(reader, source, options)
+Line = tuple[str, str | None]  # a decoded line, and why it could not be decoded (or None)
+_BARE_CR = re.compile(rb"(?<=\r)(?!\n)")  # old Mac line ends: csv reads them as line ends too
+
+
+def _byte_lines(stream: BinaryIO, encoding: str) -> Iterator[Line]:
+    """The stream's lines, each decoded on its own, so one undecodable byte costs one line.
+
+    Only for encodings where the bytes of LF and CR always mean a line end (all but UTF-16/32).
+    A line that does not decode is read with U+FFFD in place, to keep csv in step, and its row
+    fails (E014).
+    """
+    codec = "utf-8" if codecs.lookup(encoding).name == "utf-8-sig" else encoding  # BOM: once
+    first = encoding
+    for raw in stream:
+        for part in _BARE_CR.split(raw) if b"\r" in raw else (raw,):
+            if not part:
+                continue
+            try:
+                yield part.decode(first), None
+            except UnicodeDecodeError as exc:
+                yield part.decode(first, "replace"), str(exc)
+            first = codec
+
+
+def _text_lines(text: IO[str]) -> Iterator[Line]:
+    """UTF-16/32 lines, decoded by the text wrapper (their LF is two or four bytes)."""
+    while line := text.readline():
+        yield line, None
+
+
+def _splits_on_bytes(encoding: str) -> bool:
+    return not codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+
+
+class _Lines:
+    """The lines of a CSV text as csv reads them, keeping those of the row being read.
+
+    csv reads a cell whose quote never closes to the end of the file, taking every later row
+    with it; the kept lines let `_csv_rows` notice that and hand the swallowed lines back.
+    """
+
+    def __init__(self, lines: Iterator[Line]) -> None:
+        self._lines = lines
+        self._again: list[str] = []  # lines handed back, to be read again (last one first)
+        self.number = 0  # lines read so far
+        self.row: list[str] = []  # the lines of the row being read
+        self.undecodable: str | None = None  # why a line of the row did not decode
+        self.at_end = False
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self._again:
+            line = self._again.pop()
+        else:
+            line, why = next(self._lines, ("", None))
+            self.undecodable = self.undecodable or why
+        if not line:
+            self.at_end = True
+            raise StopIteration
+        self.number += 1
+        self.row.append(line)
+        return line
+
+    def start_row(self) -> int:
+        """Begin a row; the number of the line it starts on."""
+        self.row, self.undecodable = [], None
+        return self.number + 1
+
+    def read_again(self, lines: list[str]) -> None:
+        self._again.extend(reversed(lines))
+        self.number -= len(lines)
+        self.at_end = False
+
+
+_END_MARK = "propscope\x1fend"  # no quote, comma or newline: outside a quote it is a row of its own
+_CSV_SPECIAL = re.compile('[",\r\n]')
+
+
+def _unclosed_quote(lines: list[str]) -> int | None:
+    """Which of a row's lines opens a quote that is still open at the end of the file, or None.
+
+    The same csv parser reads the lines again with a mark after a newline: inside an open quote,
+    the mark ends up in the last cell; otherwise it is a row of its own.
+    """
+    rows = list(csv.reader(io.StringIO("".join(lines) + "\n" + _END_MARK, newline="")))
+    if not rows or not rows[-1] or not rows[-1][-1].endswith("\n" + _END_MARK):
+        return None
+    return _last_opening(lines)
+
+
+def _last_opening(lines: list[str]) -> int:
+    """The line of the last quote that opens a cell, read as csv does (a quote opens only at the
+    start of a cell; inside one, "" is a quote and a lone " closes it)."""
+    inside, opened = False, 0
+    for index, line in enumerate(lines):
+        cell_start, skip = 0, -1
+        for found in _CSV_SPECIAL.finditer(line):
+            at, char = found.start(), found.group()
+            if at == skip:
+                continue
+            if inside and char == '"':
+                inside = line.startswith('"', at + 1)  # "" stays inside, as one quote
+                skip = at + 1 if inside else skip
+            elif not inside and char == '"':
+                inside = at == cell_start
+                opened = index if inside else opened
+            elif not inside:
+                cell_start = at + 1
+    return opened
+
+
+def _csv_rows(lines: _Lines, source: str, options: IngestOptions) -> Parsed:
+    reader = csv.DictReader(lines)
+    header = _csv_header(reader, source, options)
+    if lines.undecodable:
+        raise fail(IngestError.E_ENCODING, f"{source}:1", reason=lines.undecodable)
     while True:
-        where = f"{source}:{reader.line_num + 1}"
+        first = lines.start_row()
+        where = f"{source}:{first}"
         try:
             row = next(reader)
         except StopIteration:
@@ -179,7 +311,28 @@ def _csv_rows(text: io.TextIOWrapper, source: str, options: IngestOptions) -> Pa
             continue
         except UnicodeDecodeError as exc:
             raise fail(IngestError.E_ENCODING, where, reason=str(exc)) from exc
-        yield where, _row(row, where, width)
+        where = f"{source}:{first + _blank_lines(lines.row)}"  # csv skips blank lines itself
+        if lines.at_end and (opened := _unclosed_quote(lines.row)) is not None:
+            yield where, _open_quote(where, first + opened, len(lines.row) - opened - 1)
+            lines.read_again(lines.row[opened + 1 :])
+            reader = csv.DictReader(lines, fieldnames=header)
+            continue
+        if lines.undecodable:
+            yield where, fail(IngestError.E_ENCODING, where, reason=lines.undecodable)
+            continue
+        yield where, _row(row, where, len(header))
+
+
+def _open_quote(where: str, line: int, after: int) -> IngestError:
+    """E037 for a row whose quote opens on `line` and runs over the `after` lines to the end."""
+    s = "" if after == 1 else "s"
+    rest = f"; the {after:,} line{s} after it were read as rows of their own" if after else ""
+    return fail(IngestError.E_OPEN_QUOTE, where, line=line, rest=rest)
+
+
+def _blank_lines(lines: list[str]) -> int:
+    """How many of a row's first lines are blank (csv reads past them to the row)."""
+    return next((i for i, line in enumerate(lines) if line.strip("\r\n")), 0)
 
 
 def read_csv(stream: BinaryIO, source: str, options: IngestOptions) -> Items:
@@ -187,8 +340,11 @@ def read_csv(stream: BinaryIO, source: str, options: IngestOptions) -> Items:
     encoding = _table_encoding(_check_head(stream, source), options)
     # Articles are longer than csv's default 128 KiB field limit.
     csv.field_size_limit(max(csv.field_size_limit(), options.max_bytes * 4))
+    if _splits_on_bytes(encoding):
+        yield from _guarded(_csv_rows(_Lines(_byte_lines(stream, encoding)), source, options), options)
+        return
     text = io.TextIOWrapper(stream, encoding=encoding, newline="")
     try:
-        yield from _guarded(_csv_rows(text, source, options), options)
+        yield from _guarded(_csv_rows(_Lines(_text_lines(text)), source, options), options)
     finally:
         text.detach()  # the caller owns the stream; do not let the wrapper close it

@@ -11,6 +11,7 @@ Decisions (documented in docs/ingest.md):
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -18,8 +19,8 @@ from propscope.config import IngestOptions
 from propscope.document import Document
 from propscope.errors import IngestError
 from propscope.ingest import _patterns as patterns
-from propscope.ingest._common import Items, build_document, fail, read_capped
-from propscope.ingest._decode import decode_bytes
+from propscope.ingest._common import Items, build_document, fail, read_capped, strip_control_chars
+from propscope.ingest._decode import decode
 
 _HORIZONTAL = re.compile(r"[^\S\n]+")  # any whitespace but LF, NBSP included
 _BLANK_RUNS = re.compile(r"\n{3,}")
@@ -123,9 +124,11 @@ def _take_meta_lines(lines: list[str], found: dict[str, str]) -> list[str]:
     return [line for i, line in enumerate(lines) if i not in taken]
 
 
-def text_document(text: str, source: str, *, url: str | None = None) -> Document:
+def text_document(
+    text: str, source: str, *, url: str | None = None, warnings: Sequence[str] = ()
+) -> Document:
     """The Document for already-decoded article text (E016 when only boilerplate is left)."""
-    article = clean_article(text)
+    article = clean_article(strip_control_chars(text))
     if not article.body:
         raise fail(IngestError.E_NO_TEXT, source, reason="only a title, bylines or boilerplate")
     return build_document(
@@ -135,6 +138,7 @@ def text_document(text: str, source: str, *, url: str | None = None) -> Document
         author=article.author,
         outlet=article.outlet,
         url=url or article.url,
+        warnings=warnings,
     )
 
 
@@ -156,11 +160,12 @@ def parse_text(
         charset: the encoding a server declared, tried after UTF-8.
 
     Returns:
-        The Document; raises IngestError (E010, E012, E014, E016) when there is none.
+        The Document; raises IngestError (E010, E012, E014, E016) when there is none. Bytes
+        replaced while decoding are an E047 warning in `meta["ingest_warnings"]`.
     """
     encoding = (options or IngestOptions()).encoding
-    text = decode_bytes(data, source, encoding, hint=charset)
-    return text_document(text, source, url=url)
+    decoded = decode(data, source, encoding, hint=charset)
+    return text_document(decoded.text, source, url=url, warnings=decoded.warnings)
 
 
 def read_text(stream: BinaryIO, source: str, options: IngestOptions) -> Items:

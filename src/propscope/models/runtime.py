@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -92,14 +92,25 @@ def line_windows(tokens: Tokens, text: str, size: int, cut_long: bool = True) ->
 
 
 def window_owner(n_tokens: int, ranges: Sequence[tuple[int, int]]) -> np.ndarray:
-    """For each token, the window in which it sits farthest from an edge (most context)."""
-    positions = np.arange(n_tokens)[:, None]
-    begin = np.asarray([a for a, _ in ranges])[None, :]
-    end = np.asarray([b for _, b in ranges])[None, :]
-    inside = (positions >= begin) & (positions < end)
-    margin = np.minimum(positions - begin, end - 1 - positions)
-    margin = np.where(inside, margin, -1)
-    return np.asarray(margin.argmax(axis=1))
+    """For each token, the window in which it sits farthest from an edge (most context), the
+    earlier window on a tie.
+
+    `ranges` come in order (starts and ends rising, as `window_starts` makes them), so the
+    windows holding a token are a run of neighbours and only those are compared: a token-by-
+    window matrix would grow with the square of a long line (a 1.5 MB one-line text: 7 GB).
+    """
+    positions = np.arange(n_tokens)
+    begin = np.asarray([a for a, _ in ranges], dtype=np.int64)
+    end = np.asarray([b for _, b in ranges], dtype=np.int64)
+    first = np.searchsorted(end, positions, side="right")  # the first window ending after p
+    stop = np.searchsorted(begin, positions, side="right")  # past the last window starting <= p
+    width = int((stop - first).max()) if n_tokens else 0
+    candidates = first[:, None] + np.arange(max(width, 1))[None, :]
+    valid = candidates < stop[:, None]
+    w = np.minimum(candidates, len(ranges) - 1)
+    p = positions[:, None]
+    margin = np.where(valid, np.minimum(p - begin[w], end[w] - 1 - p), -1)
+    return np.asarray(w[positions, margin.argmax(axis=1)])
 
 
 _background = 0
@@ -186,13 +197,14 @@ def _overlapping(first: int, last: int, size: int, stride: int) -> list[Cut]:
     """Windows every `stride` tokens over tokens [first, last)."""
     n = last - first
     ranges = [(s, min(s + size, n)) for s in window_starts(n, size, stride)]
-    owner = window_owner(n, ranges)
-    cuts = []
-    for w, (a, b) in enumerate(ranges):
-        rows = np.nonzero(owner == w)[0]
-        own = (int(rows[0]), int(rows[-1]) + 1) if len(rows) else (a, a)
-        cuts.append(Cut(first + a, first + b, first + own[0], first + own[1]))
-    return cuts
+    owner = window_owner(n, ranges)  # rises with the token: each window owns one run of tokens
+    windows = np.arange(len(ranges))
+    own_start = np.searchsorted(owner, windows, side="left").tolist()
+    own_end = np.searchsorted(owner, windows, side="right").tolist()
+    return [
+        Cut(first + a, first + b, first + (lo if hi > lo else a), first + (hi if hi > lo else a))
+        for (a, b), lo, hi in zip(ranges, own_start, own_end, strict=True)
+    ]
 
 
 def stitch(
@@ -215,6 +227,12 @@ def stitch(
             for out in range(len(rows[mine[0]]))
         ])
     return stitched
+
+
+def _rows(n: int, batch_output: np.ndarray, name: str, half: Mapping[str, int]) -> np.ndarray:
+    """An empty array for a text's `n` rows of one output (float16 if `half` says so)."""
+    dtype = np.float16 if n > half.get(name, n) and batch_output.dtype == np.float32 else batch_output.dtype
+    return np.empty((n, *batch_output.shape[2:]), dtype=dtype)
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,13 +271,15 @@ class WindowedEncoder:
         self.input_names = {i.name for i in self.session.get_inputs()}
 
     def encode(
-        self, texts: Sequence[str], outputs: Sequence[str]
+        self, texts: Sequence[str], outputs: Sequence[str], half: Mapping[str, int] | None = None
     ) -> list[tuple[Tokens, dict[str, np.ndarray]]]:
-        """Per text: its tokens and, for each named output, one row per token (stitched)."""
+        """Per text: its tokens and, for each named output, one row per token (stitched).
+
+        `half` maps an output to a token count: a text with more tokens keeps that output in
+        float16, half the memory (a 1.5 MB text's hidden states are 485 MB in float32).
+        """
         tokens = [tokenize(self.tokenizer, text) for text in texts]
-        windows = self._windows(texts, tokens)
-        results = self._run(windows, outputs)
-        stitched = stitch([w.doc for w in windows], [w.cut for w in windows], results)
+        stitched = self._run(self._windows(texts, tokens), [len(t) for t in tokens], outputs, half or {})
         return [
             (toks, dict(zip(outputs, arrays, strict=True)))
             for toks, arrays in zip(tokens, stitched, strict=True)
@@ -272,17 +292,27 @@ class WindowedEncoder:
             for cut in window_cuts(text, toks, self.size, self.stride, self.by_lines)
         ]
 
-    def _run(self, windows: Sequence[_Window], outputs: Sequence[str]) -> list[list[np.ndarray]]:
-        """Run windows in batches of similar length (less padding); results in window order."""
+    def _run(
+        self, windows: Sequence[_Window], lengths: Sequence[int], outputs: Sequence[str],
+        half: Mapping[str, int],
+    ) -> list[list[np.ndarray]]:
+        """Run windows in batches of similar length (less padding), each window's rows copied
+        straight into its text's arrays (`stitch`'s result, built in place): a batch's padded
+        outputs are dropped as soon as it is done, so memory is the texts' rows and one batch."""
         order = sorted(range(len(windows)), key=lambda i: len(windows[i].ids))
-        results: list[list[np.ndarray]] = [[] for _ in windows]
+        stitched: list[list[np.ndarray]] = []
         for b in range(0, len(order), self.batch_size):
             batch = order[b : b + self.batch_size]
             arrays = self._run_batch([windows[i].ids for i in batch], outputs)
+            if not stitched:
+                named = list(zip(outputs, arrays, strict=True))
+                stitched = [[_rows(n, a, name, half) for name, a in named] for n in lengths]
             for row, i in enumerate(batch):
-                n = len(windows[i].ids)
-                results[i] = [a[row, 1 : n + 1] for a in arrays]
-        return results
+                cut, rows = windows[i].cut, stitched[windows[i].doc]
+                lo, hi = cut.own_start - cut.start + 1, cut.own_end - cut.start + 1  # after [CLS]
+                for out, array in zip(rows, arrays, strict=True):
+                    out[cut.own_start : cut.own_end] = array[row, lo:hi]
+        return stitched
 
     def _run_batch(self, pieces: Sequence[np.ndarray], outputs: Sequence[str]) -> list[Any]:
         length = max(len(p) for p in pieces) + 2

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from propscope.errors import AnalyzerError
-from propscope.models.technique_head import token_range
+from propscope.models.technique_head import token_ranges
 
 WEIGHTS = "sentence_heads.npz"
 CONFIG = "sentence_heads.json"
@@ -28,8 +28,7 @@ CONFIG = "sentence_heads.json"
 def pool_sentences(offsets: np.ndarray, hidden: np.ndarray, spans: list[tuple[int, int]]) -> np.ndarray:
     """(len(spans), dim): the mean hidden state of the tokens overlapping each character span."""
     rows = np.zeros((len(spans), hidden.shape[-1]), dtype=np.float32)
-    for k, (start, end) in enumerate(spans):
-        i, j = token_range(offsets, start, end)
+    for k, (i, j) in enumerate(token_ranges(offsets, spans)):
         if j > i:
             rows[k] = hidden[i:j].mean(axis=0)
     return rows

@@ -5,6 +5,7 @@ the small TC head (two dense layers) that classifies a span from the encoder's h
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +25,27 @@ def token_range(offsets: np.ndarray, start: int, end: int) -> tuple[int, int]:
     return int(hits[0]), int(hits[-1]) + 1
 
 
-def span_features(text: str, start: int, end: int) -> np.ndarray:
+def token_ranges(offsets: np.ndarray, spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """`token_range` of every span, by binary search when the offsets rise (a text's word
+    pieces do): one scan of all tokens per span made long documents quadratic."""
+    starts, ends = offsets[:, 0], offsets[:, 1]
+    if len(offsets) == 0 or not (np.all(starts[1:] >= starts[:-1]) and np.all(ends[1:] >= ends[:-1])):
+        return [token_range(offsets, s, e) for s, e in spans]
+    bounds = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    first = np.searchsorted(ends, bounds[:, 0], side="right").tolist()  # first token ending after start
+    stop = np.searchsorted(starts, bounds[:, 1], side="left").tolist()  # tokens starting before end
+    return [(i, j) if i < j else (0, 0) for i, j in zip(first, stop, strict=True)]
+
+
+def span_features(text: str, start: int, end: int, lowered: str | None = None) -> np.ndarray:
     """What the winners found the encoder cannot see in a window: is the fragment repeated
-    elsewhere in the article (Repetition), how long it is, where it sits, is it the title."""
-    lowered = text.lower()
+    elsewhere in the article (Repetition), how long it is, where it sits, is it the title.
+
+    `lowered` is `text.lower()`, made once per text by callers with many spans."""
+    lowered = text.lower() if lowered is None else lowered
     fragment = lowered[start:end].strip()
     count = lowered.count(fragment) if fragment else 0
-    earlier = fragment in lowered[:start] if fragment else False
+    earlier = lowered.find(fragment, 0, start) >= 0 if fragment else False  # in lowered[:start]
     first_break = text.find("\n")
     in_title = 1.0 if first_break < 0 or start < first_break else 0.0
     return np.asarray(
@@ -58,10 +73,9 @@ def span_inputs(
     text: str, offsets: np.ndarray, hidden: np.ndarray, spans: list[tuple[int, int]]
 ) -> np.ndarray:
     """TC head inputs for character spans of one document, one row per span."""
-    rows = []
-    for start, end in spans:
-        i, j = token_range(offsets, start, end)
-        rows.append(np.concatenate([pool(hidden, i, j), span_features(text, start, end)]))
+    rows, lowered = [], text.lower()
+    for (start, end), (i, j) in zip(spans, token_ranges(offsets, spans), strict=True):
+        rows.append(np.concatenate([pool(hidden, i, j), span_features(text, start, end, lowered)]))
     width = 3 * hidden.shape[-1] + N_FEATURES
     return np.stack(rows) if rows else np.zeros((0, width), dtype=np.float32)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,12 @@ PG_CONNECT_TIMEOUT_S = 10  # fail fast with E300 rather than hang on an unreacha
 WRITE = "propscope_write"  # execution option: start SQLite transactions with BEGIN IMMEDIATE
 # Any fixed 64-bit key: serialises concurrent migrations of one PostgreSQL database.
 PG_MIGRATION_LOCK = 0x70726F7073636F70
+# JSON columns: never write NaN or Infinity (invalid JSON); read those that SQLite stores written
+# before this rule holds as null, so such a document can be read and served again.
+JSON_OPTIONS = {
+    "json_serializer": partial(json.dumps, allow_nan=False),
+    "json_deserializer": partial(json.loads, parse_constant=lambda _name: None),
+}
 
 
 def redact(url: str) -> str:
@@ -69,13 +77,14 @@ def reason(exc: BaseException) -> str:
 
 def _postgres(url: URL) -> Engine:
     try:
-        return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": PG_CONNECT_TIMEOUT_S})
+        connect_args = {"connect_timeout": PG_CONNECT_TIMEOUT_S}
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **JSON_OPTIONS)
     except NoSuchModuleError as exc:
         raise StoreError(StoreError.E_BACKEND.format(url=redact(str(url)))) from exc
 
 
 def _sqlite(url: URL) -> Engine:
-    engine = create_engine(url)
+    engine = create_engine(url, **JSON_OPTIONS)
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine

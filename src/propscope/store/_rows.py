@@ -89,15 +89,17 @@ def sighting_row(doc: Document, now: datetime) -> JSON:
 
 def check_json(doc_id: str, what: str, value: Any) -> None:
     """Refuse values the JSON columns cannot hold before the transaction, not halfway through it
-    (the drivers fail differently: SQLAlchemy wraps the error on SQLite, psycopg does not)."""
+    (the drivers fail differently: SQLAlchemy wraps the error on SQLite, psycopg does not).
+    NaN and Infinity are refused too: json.dumps would write them, as JSON no reader accepts."""
     try:
-        json.dumps(value)
+        json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise StoreError(StoreError.E_JSON.format(id=doc_id, what=what, reason=exc)) from exc
 
 
 def document_from_row(row: Row[Any]) -> Document:
-    return Document(
+    """The stored document as saved: `Document.stored`, so rows older than its checks still read."""
+    return Document.stored(
         text=row.text,
         id=row.id,
         title=row.title,

@@ -10,8 +10,8 @@ Portability choices, so both backends return the same rows:
   reading for range queries and sorting (NULL when the string is not a parseable date);
 - payloads are plain `JSON` (json on PostgreSQL, text on SQLite).
 
-Later issues add tables by new migrations (0003 API tokens, 0004 reuse index, 0005 sightings),
-never by editing an applied one; each table is declared here too, so the drift test sees it.
+Later issues add tables by new migrations (0003 API tokens, 0004 reuse index, 0005 sightings,
+0006 jobs), never by editing an applied one; each table is declared here too, so the drift test sees it.
 
 A document is keyed by its text, so the same article published by several outlets is one row of
 `documents` (holding the metadata of its first sighting) and one row of `sightings` per outlet,
@@ -191,6 +191,47 @@ class SightingRow(Base):
     seen_at: Mapped[datetime] = mapped_column(DateTime)
 
 
+class JobRow(Base):
+    """A batch job of `POST /api/analyze` (migration 0006), kept so a restart loses none.
+
+    `status` is queued, running, done or failed; `restarts` counts the server restarts it was
+    resumed after. Its articles are rows of `job_items`.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    total: Mapped[int] = mapped_column(Integer)
+    restarts: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class JobItemRow(Base):
+    """One article of a job: its input until it is done, then the stored document or the error.
+
+    `payload` is the request item as ASCII-only JSON text (a NUL or a lone surrogate cannot
+    break either backend); it is cleared once the item is finished, since the stored document
+    holds it from then on. `attempts` counts how often analysing it began, so an article that
+    was in progress at several restarts is reported (E626) instead of retried for ever.
+    """
+
+    __tablename__ = "job_items"
+
+    job_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    document_id: Mapped[str | None] = mapped_column(String(ID_LENGTH))
+    title: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    error_message: Mapped[str | None] = mapped_column(Text)
+
+
 documents = Base.metadata.tables["documents"]
 analyses = Base.metadata.tables["analyses"]
 technique_spans = Base.metadata.tables["technique_spans"]
@@ -199,3 +240,5 @@ errors = Base.metadata.tables["errors"]
 api_tokens = Base.metadata.tables["api_tokens"]
 reuse_signatures = Base.metadata.tables["reuse_signatures"]
 sightings = Base.metadata.tables["sightings"]
+jobs = Base.metadata.tables["jobs"]
+job_items = Base.metadata.tables["job_items"]

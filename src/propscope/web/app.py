@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -23,11 +25,15 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import propscope
+from propscope.config import RateLimits
 from propscope.errors import AnalyzerError, FetchError, IngestError, PropscopeError, StoreError, WebError
 from propscope.render import technique_info
 from propscope.store import Store
+from propscope.web.auth import CsrfSigner, csrf_token, remember_session
+from propscope.web.inputs import for_web
 from propscope.web.jobs import JobRunner
-from propscope.web.security import Guard, error_body
+from propscope.web.ratelimit import RateLimit
+from propscope.web.security import Guard, allowed_hosts_for, error_body
 from propscope.web.service import Settings, Workbench
 from propscope.web.tokens import TokenChecker
 from propscope.web.views import css_class
@@ -45,6 +51,8 @@ def create_app(
     analyzers: Sequence[str] | None = None,
     settings: Settings | None = None,
     store: Store | None = None,
+    host: str | None = None,
+    rate_limits: RateLimits | None = None,
 ) -> FastAPI:
     """Build the workbench app.
 
@@ -54,14 +62,20 @@ def create_app(
         analyzers: analyser names for /api/analyze (None: the default pipeline).
         settings: limits and hosts; overrides the three arguments above when given.
         store: an already-open store (tests).
+        host: the address served on: on loopback, Host headers naming it are answered too.
+        rate_limits: requests a minute per address and per token (None: on only when tokens
+            are required, i.e. served beyond loopback, with the `RateLimits` defaults).
 
     Returns:
-        The ASGI app (FastAPI), wrapped in the host / body-size / security-header guard.
+        The ASGI app (FastAPI), wrapped in the rate limit and the host / body-size /
+        security-header guard.
     """
+    loopback = allowed_hosts_for(host) if host else Settings.allowed_hosts
     settings = settings or Settings(
         db_url=db_url, require_tokens=require_tokens, analyzers=analyzers,
-        allowed_hosts=None if require_tokens else Settings.allowed_hosts,
+        allowed_hosts=None if require_tokens else loopback,
     )
+    limits = rate_limits or (RateLimits() if settings.require_tokens else RateLimits.off())
     bench = Workbench(settings, store)
     app = FastAPI(
         title="propscope", version=propscope.__version__, lifespan=_lifespan,
@@ -71,11 +85,14 @@ def create_app(
     app.state.bench = bench
     app.state.jobs = JobRunner(bench)
     app.state.tokens = TokenChecker(bench.store.engine)
+    app.state.csrf = CsrfSigner()
     app.state.templates = _templates()
     _routes(app)
     _handlers(app)
     app.openapi = functools.partial(_openapi, app)  # type: ignore[method-assign]
     app.add_middleware(Guard, allowed_hosts=settings.allowed_hosts, max_body=settings.max_body_bytes)
+    if limits.active:  # outermost: a client over its limit costs no other check
+        app.add_middleware(RateLimit, limits=limits)
     return app
 
 
@@ -95,6 +112,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await anyio.to_thread.run_sync(app.state.jobs.resume)  # jobs the last run left unfinished
+    threading.Thread(target=app.state.bench.warm, name="propscope-warm", daemon=True).start()
     yield
     app.state.jobs.shutdown()
 
@@ -146,8 +165,12 @@ def error_response(request: Request, error: WebError) -> Response:
     if error.status == 401:
         return RedirectResponse("/login?next=" + quote(request.url.path, safe="/"), status_code=303)
     templates: Jinja2Templates = request.app.state.templates
-    context = {"error": {"code": error.code, "message": str(error), "status": error.status}}
-    return templates.TemplateResponse(request, "error.html", context, status_code=error.status)
+    context = {"error": {"code": error.code, "message": str(error), "status": error.status},
+               "csrf": csrf_token(request),
+               "require_tokens": request.app.state.bench.settings.require_tokens}
+    response = templates.TemplateResponse(request, "error.html", context, status_code=error.status)
+    remember_session(request, response)
+    return response
 
 
 def as_web_error(exc: PropscopeError) -> WebError:
@@ -163,8 +186,8 @@ def as_web_error(exc: PropscopeError) -> WebError:
         status = STORE_STATUS.get(code, 503)
     else:
         status = 500
-    error = WebError(str(exc) if str(exc).startswith("E") else f"{exc.code} {exc}", status)
-    return error
+    message = for_web(str(exc))  # a web client cannot pass the CLI flags the CLI wording names
+    return WebError(message if message.startswith("E") else f"{exc.code} {message}", status)
 
 
 def _handlers(app: FastAPI) -> None:

@@ -3,23 +3,42 @@
 On loopback (`require_tokens=False`) anonymous visitors may read, and the workbench's own forms
 may analyse (they carry a CSRF token, so another site cannot post them); the JSON API's write
 endpoints always need an analyst token. Bound to another address, everything needs a token.
+
+CSRF tokens are issued by the server: an HMAC, under a secret made when the app starts, of the
+browser's session cookie (random, HttpOnly, SameSite=Strict), the login cookie's digest and an
+expiry. A value the visitor (or another site) picks is never a token, so planting a cookie and
+posting its value fails; a token stops working after `CSRF_TTL_S`, at logout/login (the login
+cookie changes) and when the server restarts. Every form post also has its `Origin` checked:
+`null` (sandboxed frames, data: URLs, some redirects) and any other site are refused, as are
+browsers' `Sec-Fetch-Site: cross-site | same-site`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from fastapi import Request
+from fastapi.responses import Response
 
 from propscope.errors import WebError
+from propscope.web.security import parse_host
 from propscope.web.tokens import TokenChecker, role_rank
 
 TOKEN_COOKIE = "propscope_token"
-CSRF_COOKIE = "propscope_csrf"
+CSRF_COOKIE = "propscope_csrf"  # the browser's session id; CSRF tokens are signed for it
 CSRF_FIELD = "csrf"
+CSRF_TTL_S = 12 * 3600  # a form left open over a working day still posts; then: reload
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{32,64}")
+TOKEN_SHAPE = re.compile(r"(?P<expires>[0-9]{1,12})\.(?P<mac>[0-9a-f]{64})")
+FOREIGN_FETCH = ("cross-site", "same-site")
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 @dataclass(frozen=True)
@@ -81,21 +100,89 @@ async def require_form_writer(request: Request) -> Principal:
     return _check(found, "analyst")
 
 
+class CsrfSigner:
+    """Issues and checks CSRF tokens: `EXPIRY.HMAC(secret, session, login digest, EXPIRY)`."""
+
+    def __init__(self, secret: bytes | None = None) -> None:
+        self._secret = secret or secrets.token_bytes(32)
+
+    def issue(self, session: str, login: str, now: float) -> str:
+        expires = int(now) + CSRF_TTL_S
+        return f"{expires}.{self._mac(session, login, expires)}"
+
+    def valid(self, token: str, session: str, login: str, now: float) -> bool:
+        """True for a token this signer issued for this session and login, not yet expired."""
+        shape = TOKEN_SHAPE.fullmatch(token)
+        if shape is None or int(shape.group("expires")) < now:
+            return False
+        expected = self._mac(session, login, int(shape.group("expires")))
+        return hmac.compare_digest(shape.group("mac"), expected)
+
+    def _mac(self, session: str, login: str, expires: int) -> str:
+        message = f"{session}\n{login}\n{expires}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+
+def _signer(request: Request) -> CsrfSigner:
+    signer: CsrfSigner = request.app.state.csrf
+    return signer
+
+
+def _login_digest(request: Request) -> str:
+    """Binds a CSRF token to the login cookie, so a token issued to another login is useless."""
+    token = request.cookies.get(TOKEN_COOKIE) or ""
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest() if token else ""
+
+
+def _session(request: Request) -> str | None:
+    value = request.cookies.get(CSRF_COOKIE) or ""
+    return value if SESSION_ID.fullmatch(value) else None
+
+
 def csrf_token(request: Request) -> str:
-    """The visitor's CSRF token (made on first visit; the page sets it as a cookie)."""
-    existing = request.cookies.get(CSRF_COOKIE)
-    if existing and len(existing) >= 16:
-        return existing
-    if not hasattr(request.state, "new_csrf"):
-        request.state.new_csrf = secrets.token_urlsafe(24)
-    return str(request.state.new_csrf)
+    """A CSRF token for this visitor's forms (starting a session on the first visit)."""
+    session = _session(request)
+    if session is None:
+        if not hasattr(request.state, "new_csrf"):
+            request.state.new_csrf = secrets.token_urlsafe(32)
+        session = str(request.state.new_csrf)
+    return _signer(request).issue(session, _login_digest(request), time.time())
+
+
+def remember_session(request: Request, response: Response) -> None:
+    """Set the session cookie that `csrf_token` started on this request, if it did."""
+    if getattr(request.state, "new_csrf", None):
+        response.set_cookie(CSRF_COOKIE, request.state.new_csrf, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https")
+
+
+def _host_port(netloc: str, scheme: str) -> tuple[str, int | None] | None:
+    parsed = parse_host(netloc)
+    return None if parsed is None else (parsed[0], parsed[1] or DEFAULT_PORTS.get(scheme.lower()))
+
+
+def check_origin(request: Request) -> None:
+    """Refuse a form posted by another site, or by a page whose origin is `null` (E620).
+
+    Host and port are compared, each side's missing port taken from the origin's scheme, so a
+    TLS proxy in front (https origin, plain http behind) still matches.
+    """
+    origin = request.headers.get("origin")
+    if request.headers.get("sec-fetch-site", "").lower() in FOREIGN_FETCH:
+        raise WebError(WebError.E_CSRF_ORIGIN.format(origin=origin or "another site"), 403)
+    if origin is None:
+        return  # browsers send Origin on every cross-site POST; the token still applies
+    parts = urlsplit(origin)
+    theirs = _host_port(parts.netloc, parts.scheme) if parts.scheme and not parts.path else None
+    ours = _host_port(request.headers.get("host", ""), parts.scheme)
+    if theirs is None or theirs != ours:
+        raise WebError(WebError.E_CSRF_ORIGIN.format(origin=origin[:200]), 403)
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
-    """Double-submit check plus Origin: the form value must equal the cookie (E604)."""
-    cookie = request.cookies.get(CSRF_COOKIE) or ""
-    origin = request.headers.get("origin")
-    if origin and origin != "null" and urlsplit(origin).netloc != request.headers.get("host"):
-        raise WebError(WebError.E_CSRF, 403)
-    if not cookie or not submitted or not secrets.compare_digest(cookie, submitted):
+    """Every form post: same origin (E620) and a token this server issued to this session (E604)."""
+    check_origin(request)
+    session = _session(request)
+    login = _login_digest(request)
+    if session is None or not _signer(request).valid(submitted or "", session, login, time.time()):
         raise WebError(WebError.E_CSRF, 403)

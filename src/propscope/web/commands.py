@@ -7,13 +7,15 @@ import json
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
+from propscope._cli_options import int_range
+from propscope._terminal import console, labelled, line, printable
+from propscope.config import RATE_PER_ADDRESS, RATE_PER_TOKEN, RateLimits
 from propscope.errors import PropscopeError
 from propscope.store import Store
 from propscope.web.tokens import ROLES, create_token, list_tokens, revoke_token
 
-err = Console(stderr=True, highlight=False)
+err = console(stderr=True, soft_wrap=True)  # never markup: store URLs, reasons and token names are data
 DbOption = Annotated[
     Optional[str],  # noqa: UP045 - Typer reads the annotation at run time
     typer.Option("--db", help="Store URL (default: $PROPSCOPE_DB or the user's SQLite file)."),
@@ -21,6 +23,14 @@ DbOption = Annotated[
 
 HOST_HELP = "Address to listen on; anything but loopback requires API tokens."
 ANALYZERS_HELP = "Comma-separated analysers for /api/analyze (default: all installed)."
+RATE_HELP = (
+    "Requests a minute allowed from one client address (0: no limit; default {default} when "
+    "served beyond loopback, none on loopback)."
+)
+TOKEN_RATE_HELP = (
+    "Requests a minute allowed with one API token (0: no limit; default {default} when served "
+    "beyond loopback, none on loopback)."
+)
 
 tokens_app = typer.Typer(help="Manage API tokens for `propscope serve`.", no_args_is_help=True)
 
@@ -39,15 +49,19 @@ def _store(db: str | None) -> Store:
     try:
         return Store.open(db)
     except PropscopeError as exc:
-        err.print(f"error {exc}")
+        err.print(labelled("error", exc), soft_wrap=True)
         raise typer.Exit(1) from exc
 
 
 def serve_command(
     host: Annotated[str, typer.Option(help=HOST_HELP)] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port to listen on.", callback=int_range(1, 65535))] = 8000,
     db: DbOption = None,
     analyzers: Annotated[Optional[str], typer.Option(help=ANALYZERS_HELP)] = None,  # noqa: UP045
+    rate_limit: Annotated[Optional[int], typer.Option(  # noqa: UP045
+        callback=int_range(0), help=RATE_HELP.format(default=RATE_PER_ADDRESS))] = None,
+    token_rate_limit: Annotated[Optional[int], typer.Option(  # noqa: UP045
+        callback=int_range(0), help=TOKEN_RATE_HELP.format(default=RATE_PER_TOKEN))] = None,
 ) -> None:
     """Serve the web workbench and the REST API (open http://HOST:PORT/)."""
     import uvicorn
@@ -58,16 +72,20 @@ def serve_command(
     if names is None:
         names = _default_analyzers()
     require_tokens = not is_loopback(host)
+    limits = RateLimits() if require_tokens else RateLimits.off()
+    limits = RateLimits(limits.per_address if rate_limit is None else rate_limit,
+                        limits.per_token if token_rate_limit is None else token_rate_limit)
     try:
-        app = create_app(db, require_tokens=require_tokens, analyzers=names)
+        app = create_app(db, require_tokens=require_tokens, analyzers=names, host=host,
+                         rate_limits=limits)
     except PropscopeError as exc:
-        err.print(f"error {exc}")
+        err.print(labelled("error", exc), soft_wrap=True)
         raise typer.Exit(1) from exc
     store = app.state.bench.store
     if require_tokens and not list_tokens(store.engine):
         err.print("No API token exists yet: create one with `propscope tokens create --role analyst`.")
     mode = "tokens required" if require_tokens else "loopback only: anonymous reading allowed"
-    err.print(f"propscope serving {store.url} on http://{host}:{port}/ ({mode})")
+    err.print(line(f"propscope serving {store.url} on http://{host}:{port}/ ({mode})"))
     uvicorn.run(app, host=host, port=port, log_level="info", timeout_keep_alive=5,
                 limit_concurrency=512, server_header=False)
 
@@ -80,7 +98,7 @@ def _default_analyzers() -> list[str]:
     err.print("Loading the analysers…")
     kept, dropped = usable_analyzers(registry.default_names())
     for name, reason in dropped.items():
-        err.print(f"warning: serving without {name!r}: {reason}")
+        err.print(line(f"warning: serving without {name!r}: {reason}"))
     return kept
 
 
@@ -110,12 +128,14 @@ def list_command(
             typer.echo(json.dumps(info.to_json()))
         else:
             state = "revoked" if info.revoked_at else "live"
-            typer.echo(f"{info.id}\t{info.role}\t{info.prefix}…\t{state}\t{info.name or ''}")
+            typer.echo(f"{info.id}\t{info.role}\t{info.prefix}…\t{state}\t{printable(info.name or '')}")
 
 
 @tokens_app.command("revoke")
 def revoke(
-    token_id: Annotated[int, typer.Argument(metavar="ID", help="Token id from `tokens list`.")],
+    token_id: Annotated[
+        int, typer.Argument(metavar="ID", help="Token id from `tokens list`.", callback=int_range(1))
+    ],
     db: DbOption = None,
 ) -> None:
     """Revoke a token (running servers stop accepting it within seconds)."""

@@ -21,14 +21,15 @@ from propscope.errors import PropscopeError, WebError
 from propscope.web import corpus
 from propscope.web.app import as_web_error
 from propscope.web.auth import (
-    CSRF_COOKIE,
     TOKEN_COOKIE,
     Principal,
     check_csrf,
     csrf_token,
+    remember_session,
     require,
     require_form_writer,
 )
+from propscope.web.inputs import check_item
 from propscope.web.queries import Filters, facets
 from propscope.web.routes_api import OFFSET_MAX, PAGE_MAX, _in_thread, document_page, filters
 from propscope.web.service import Workbench, result_json
@@ -58,9 +59,7 @@ def render(request: Request, template: str, data: JSON, status: int = 200) -> Re
     context = {"d": data, "csrf": csrf_token(request), "json_url": json_twin(request.url.path),
                "require_tokens": _bench(request).settings.require_tokens}
     response = templates.TemplateResponse(request, template, context, status_code=status)
-    if getattr(request.state, "new_csrf", None):
-        response.set_cookie(CSRF_COOKIE, request.state.new_csrf, httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
+    remember_session(request, response)
     return response
 
 
@@ -114,6 +113,7 @@ async def analyze_form(
     source = ("text", text) if text.strip() else ("url", url)  # pasted text wins over a URL
     item = {k: v.strip() for k, v in (source, ("title", title), ("outlet", outlet)) if v.strip()}
     try:
+        check_item(item)
         result = await _in_thread(request, item)
     except PropscopeError as exc:
         error = as_web_error(exc)

@@ -7,6 +7,7 @@ visitor's browser post to it.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -20,6 +21,7 @@ from propscope.document import Result
 from propscope.errors import WebError
 from propscope.web import corpus
 from propscope.web.auth import Principal, require
+from propscope.web.inputs import check_batch_alone, check_item, check_items
 from propscope.web.jobs import JobRunner
 from propscope.web.queries import Filters, list_documents
 from propscope.web.service import Workbench, links, result_json
@@ -31,14 +33,16 @@ ERRORS = {
     code: {"description": text, "content": {"application/json": {"example": {
         "error": {"code": example, "message": f"{example} …", "status": code}}}}}
     for code, text, example in (
-        (400, "Malformed body, or a Host header this server does not answer to (E600, E613).",
-         "E600"),
+        (400, "Malformed body, or a Host header this server does not answer to (E600, E613, "
+              "E618).", "E600"),
         (401, "No token, or an unknown one (E601/E602).", "E601"),
         (403, "The token's role is too low (E603).", "E603"),
         (413, "Body over the size limit (E606).", "E606"),
         (404, "No such document, outlet, narrative or job (E301, E605, E609).", "E605"),
-        (422, "Invalid input (E600, E610, ingest errors E010-E033).", "E600"),
-        (503, "Busy: too many analyses waiting (E608).", "E608"),
+        (422, "Invalid input (E600, E610, E617, E619, ingest errors E010-E033).", "E600"),
+        (429, "Too many requests from this address or token (E616); see Retry-After.", "E616"),
+        (503, "Busy: too many analyses waiting (E608), the analysis worker stopped (E625), or "
+              "the server is shutting down (E627).", "E608"),
         (504, "The analysis took too long (E607).", "E607"),
     )
 }
@@ -73,15 +77,13 @@ def _bench(request: Request) -> Workbench:
 
 
 async def _in_thread(request: Request, item: JSON) -> Result:
+    """Read the item in a thread, then wait for its lane's worker process without holding one."""
     bench = _bench(request)
-
-    def work() -> Result:
-        return bench.analyse(bench.document_from(item))
-
     timeout = bench.settings.analyze_timeout_s
     try:
         with anyio.fail_after(timeout):
-            return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+            doc = await anyio.to_thread.run_sync(bench.document_from, item, abandon_on_cancel=True)
+            return await asyncio.wrap_future(bench.submit(doc, timeout))
     except TimeoutError as exc:
         raise WebError(WebError.E_TIMEOUT.format(seconds=timeout), 504) from exc
 
@@ -111,13 +113,18 @@ ANALYZE_RESPONSES: dict[int | str, dict[str, Any]] = {
 async def analyze(request: Request, body: AnalyzeRequest, _: Analyst) -> JSONResponse:
     """One article returns the `propscope/1` object plus `links`; a batch returns a job."""
     if body.documents is not None:
+        check_batch_alone(body.model_dump(exclude_none=True))
         limit = _bench(request).settings.batch_limit
         if not 0 < len(body.documents) <= limit:
             raise WebError(WebError.E_BATCH.format(limit=limit, got=len(body.documents)), 422)
+        items = [d.model_dump(exclude_none=True) for d in body.documents]
+        check_items(items)
         runner: JobRunner = request.app.state.jobs
-        job = runner.submit([d.model_dump(exclude_none=True) for d in body.documents])
-        return JSONResponse(job.to_json(), status_code=202)
-    result = await _in_thread(request, body.model_dump(exclude_none=True, exclude={"documents"}))
+        job = await anyio.to_thread.run_sync(runner.submit, items)  # stored before the answer
+        return JSONResponse(job, status_code=202)
+    item = body.model_dump(exclude_none=True, exclude={"documents"})
+    check_item(item)
+    result = await _in_thread(request, item)
     return JSONResponse(result_json(result))
 
 
@@ -125,7 +132,7 @@ async def analyze(request: Request, body: AnalyzeRequest, _: Analyst) -> JSONRes
 async def job(request: Request, job_id: str, _: Reader) -> JSON:
     """The job's status, how many articles are done, stored documents and per-article errors."""
     runner: JobRunner = request.app.state.jobs
-    return runner.get(job_id).to_json()
+    return await anyio.to_thread.run_sync(runner.get, job_id)
 
 
 def document_page(bench: Workbench, f: Filters, limit: int, offset: int) -> JSON:

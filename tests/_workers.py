@@ -1,0 +1,73 @@
+"""A stand-in analyser for the worker-process tests: it reports which process ran it and obeys
+markers in the text, so a test can hold a document in a worker, crash a worker or fail one article.
+
+- `GATE:<path>;` waits until the file <path> exists (at most `GATE_WAIT_S`), so a test decides
+  when a "slow" document finishes, without sleeping;
+- `CRASH` ends the worker process at once, as the out-of-memory killer would;
+- `RAISE` fails that batch with ValueError.
+
+It is registered with `registry.register`, which the server replays in its worker processes, so
+this module must be importable there: tests put tests/ on sys.path (pytest does, and the
+restart test's server command inserts it).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from propscope import registry
+from propscope.document import Annotations, Document
+from propscope.errors import AnalyzerError
+
+NAME = "workerprobe"
+BROKEN = "workerbroken"
+GATE = re.compile(r"GATE:([^;]+);")
+GATE_WAIT_S = 120.0
+
+
+class ProbeAnalyzer:
+    """Fills `stats.worker_pid`; waits, crashes or raises when the text asks it to."""
+
+    name = NAME
+    version = "workerprobe-1"
+    produces = ("stats",)
+    requires: tuple[str, ...] = ()
+
+    def analyze(
+        self, docs: Sequence[Document], prior: Sequence[Annotations] | None = None
+    ) -> list[Annotations]:
+        for doc in docs:
+            _obey(doc.text)
+        return [Annotations(stats={"worker_pid": os.getpid(), "chars": len(d.text)}) for d in docs]
+
+
+def _obey(text: str) -> None:
+    if "CRASH" in text:
+        os._exit(3)
+    if "RAISE" in text:
+        raise ValueError("bad article")
+    for path in GATE.findall(text):
+        deadline = time.monotonic() + GATE_WAIT_S
+        while not Path(path).exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+class BrokenAnalyzer:
+    """An analyser whose model is missing: it cannot even be created."""
+
+    def __init__(self) -> None:
+        raise AnalyzerError(AnalyzerError.E_LOAD.format(name=BROKEN, reason="no model here"))
+
+
+def register() -> None:
+    registry.register(NAME, ProbeAnalyzer)
+    registry.register(BROKEN, BrokenAnalyzer)
+
+
+def gated(path: Path, words: int = 10) -> str:
+    """An article that stays in its worker until `path` exists."""
+    return f"Held article GATE:{path}; " + "word " * words
