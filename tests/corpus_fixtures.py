@@ -8,7 +8,7 @@ from propscope.corpus import synthetic
 from propscope.document import Document
 from propscope.store import Store
 
-DOCS, OUTLETS, CAMPAIGNS, SEED = 300, 12, 6, 11
+DOCS, OUTLETS, CAMPAIGNS, SEED = 300, 12, 12, 11
 
 
 @cache
@@ -30,5 +30,5 @@ def fill(store: Store, docs: list[Document] | None = None) -> dict[str, str]:
     return {str(d.url): d.id for d in docs}
 
 
-def planted_ids(kind: str, urls: dict[str, str]) -> list[frozenset[str]]:
-    return [frozenset(urls[u] for u in p.documents) for p in corpus().of_kind(kind)]
+def planted_ids(urls: dict[str, str], *kinds: str) -> list[frozenset[str]]:
+    return [frozenset(urls[u] for u in p.documents) for p in corpus().of_kind(*kinds)]

@@ -15,6 +15,7 @@ from propscope.cli import app
 from propscope.corpus.coordination import FALLBACK_WINDOW, coordinate, estimate_window, time_to_outlets
 from propscope.corpus.index import DocMeta
 from propscope.corpus.reuse import ReuseGroup, find_reuse
+from propscope.document import Document
 from propscope.store import Store
 
 T0 = datetime(2024, 3, 1)
@@ -28,13 +29,10 @@ def group(*docs: tuple[str, float]) -> ReuseGroup:
 
 def planted_truth(urls: dict[str, str]) -> dict[frozenset[str], str]:
     """Planted campaigns: document ids -> first outlet."""
-    return {
-        frozenset(urls[u] for u in p.documents): p.outlets[p.times.index(min(p.times))]
-        for p in corpus().of_kind("campaign")
-    }
+    return {frozenset(urls[u] for u in p.documents): p.first_outlet for p in corpus().campaigns()}
 
 
-@pytest.mark.parametrize("window", [None, timedelta(hours=6), timedelta(hours=12)])
+@pytest.mark.parametrize("window", [None, timedelta(hours=48), timedelta(hours=72)])
 def test_finds_exactly_the_planted_campaigns(store: Store, window: timedelta | None) -> None:
     truth = planted_truth(fill(store))
     report = coordinate(find_reuse(store).groups, 3, window)
@@ -150,3 +148,43 @@ def test_cli_reuse_json(store: Store) -> None:
     assert result.exit_code == 0, result.output
     groups = json.loads(result.stdout)["groups"]
     assert groups and set(groups[0]["first"]) == {"id", "outlet", "published"}
+
+
+def test_a_steady_stream_is_no_campaign() -> None:
+    """14 outlets pick a passage up one every 30 hours: three fall within any 72 hours, and the
+    chain of pickups is one long burst, but no window holds half of the outlets that carry it."""
+    stream = group(*[(f"o{i}", 30.0 * i) for i in range(14)])
+    burst = group(*[(f"p{i}", 4.0 * i) for i in range(5)])
+    report = coordinate([stream, burst], 3, timedelta(hours=72))
+    assert [c.outlets for c in report.campaigns] == [[f"p{i}" for i in range(5)]]
+
+
+WIDGET = (
+    "take our poll - story continues below Should the border wall be funded now? Should the "
+    "border wall be funded now? Should the border wall be funded now? * Yes, fund it today. No, "
+    "do not fund it. Completing this poll grants you access to our updates free of charge."
+)
+
+
+def test_a_poll_widget_shared_across_outlets_is_no_campaign(store: Store) -> None:
+    """Template text repeating itself (a poll asking its question three times) is reuse, but never
+    a campaign, however many outlets carry it at once."""
+    hosts = [
+        ("The harbour board met at noon.", "Fishing boats stayed in port all week."),
+        ("A new bakery opened on Main Street.", "Its owner saved for ten long years."),
+        ("Heavy rain is expected in the valley.", "Farmers moved their cattle uphill."),
+        ("The football club named a new coach.", "Fans gathered outside the ground."),
+        ("Council members argued about buses.", "The library will close on Sundays."),
+    ]
+    docs = [
+        Document(
+            text=f"{before} {WIDGET} {after}",
+            outlet=f"outlet-{n}.example",
+            published=f"2024-03-10T0{n}:00:00Z",
+        )
+        for n, (before, after) in enumerate(hosts)
+    ]
+    store.save_documents(docs)
+    (found,) = find_reuse(store).groups
+    assert len(found.outlets) == 5 and found.repetitive
+    assert coordinate([found], 3, timedelta(hours=72)).campaigns == []

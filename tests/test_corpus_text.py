@@ -1,73 +1,158 @@
-"""Passages, shingles, signatures and durations: the units reuse detection is built from."""
+"""Words, fingerprints, alignment and durations: the units reuse detection is built from."""
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 import numpy as np
 import pytest
-from datasketch import MinHash
 
-from propscope.corpus import _text
-from propscope.corpus import signatures as sigs
+from propscope.corpus import _text, align, winnow
 from propscope.corpus.durations import format_duration, parse_duration, round_up
-from propscope.corpus.index import signature_rows
+from propscope.corpus.index import DocMeta, signature_rows
 from propscope.errors import UsageError
 
-SENTENCE = "The council of Morrow warned the port authority about grain exports on Monday. "
+RNG = random.Random(3)
+VOCABULARY = [f"w{i}" for i in range(5000)]
 
 
-@pytest.mark.parametrize(
-    ("text", "count"),
-    [
-        ("short line\n\n" + SENTENCE * 3 + "\n\n" + SENTENCE * 2, 2),  # blank-line paragraphs
-        (SENTENCE * 3 + "\n" + SENTENCE * 3, 2),  # one paragraph per line
-        ("Share this\n\nLeave a reply", 0),  # nothing long enough to be a passage
-        (SENTENCE * 30, 3),  # one huge paragraph: cut at sentence ends, ~120 words each
-    ],
-)
-def test_passages(text: str, count: int) -> None:
-    found = _text.passages(text)
-    assert len(found) == count
-    for passage in found:
-        assert passage.words >= _text.MIN_PASSAGE_WORDS
-        assert not text[passage.start].isspace() and not text[passage.end - 1].isspace()
+def prose(count: int, rng: random.Random = RNG) -> list[str]:
+    return [rng.choice(VOCABULARY) for _ in range(count)]
 
 
-@pytest.mark.parametrize("text", ["Ünïcode “quotes” and emoji 🙂 stay aligned.\r\n\r\n" + SENTENCE * 4])
-def test_passage_shingles_are_slices_of_the_document(text: str) -> None:
+def tokens(words: list[str]) -> _text.Shingled:
+    return _text.Shingled(" ".join(words), align.ANCHOR_WORDS)
+
+
+@pytest.mark.parametrize("text", ["Ünïcode “quotes” and emoji 🙂 stay aligned.\r\n\r\nİstanbul ẞtraße end"])
+def test_word_offsets_are_offsets_into_the_text(text: str) -> None:
     shingled = _text.Shingled(text)
-    for passage in _text.passages(text):
-        expected = _text.shingle_hashes(text[passage.start : passage.end])
-        assert np.array_equal(shingled.hashes(passage.start, passage.end), expected)
+    assert shingled.tokens == _text.words(text)
+    for token, start, end in zip(shingled.tokens, shingled.starts, shingled.ends, strict=True):
+        assert text[start:end].lower() == token
 
 
-@pytest.mark.parametrize("text", [SENTENCE * 3, "two words"])
-def test_signature_is_datasketch_minhash(text: str) -> None:
-    shingles = _text.shingle_hashes(text)
-    reference = MinHash(num_perm=sigs.NUM_PERM, seed=sigs.SEED, hashfunc=int, scheme="affine32")
-    reference.update_batch(shingles.tolist())
-    assert np.array_equal(sigs.signature(shingles), reference.hashvalues)
+@pytest.mark.parametrize("length", [9, 12, 30])
+def test_winnowing_guarantees_a_common_fingerprint(length: int) -> None:
+    """Any shared run of WINDOW + SHINGLE_WORDS - 1 = 9 words or more yields a fingerprint in both."""
+    rng = random.Random(length)
+    for _ in range(50):
+        shared = prose(length, rng)
+        a = prose(rng.randint(0, 60), rng) + shared + prose(rng.randint(0, 60), rng)
+        b = prose(rng.randint(0, 60), rng) + shared + prose(rng.randint(0, 60), rng)
+        assert set(winnow.fingerprints(a)[0].tolist()) & set(winnow.fingerprints(b)[0].tolist())
 
 
-@pytest.mark.parametrize("text", [SENTENCE * 8])
-def test_stored_signatures_match_their_text(text: str) -> None:
-    for row in signature_rows("doc", text):
-        stored = sigs.from_blobs([row["signature"]])[0]
-        assert len(row["signature"]) == 4 * sigs.NUM_PERM  # compact: 256 bytes
-        assert np.array_equal(stored, sigs.signature(_text.shingle_hashes(text[row["start"] : row["end"]])))
+def test_stored_fingerprints_are_compact_and_round_trip() -> None:
+    text = " ".join(prose(600))
+    (row,) = signature_rows("doc", text)
+    hashes, positions = winnow.from_blob(row["signature"])
+    assert row["words"] == 600 and len(row["signature"]) == 8 * len(hashes)
+    assert 0.2 < len(hashes) / 600 < 0.4  # about 2 / (WINDOW + 1) of the positions
+    grams = winnow.mixed_grams(_text.words(text))
+    assert np.array_equal(grams[positions.astype(np.int64)], hashes)
 
 
-@pytest.mark.parametrize(
-    ("a", "b", "low", "high"),
-    [
-        (SENTENCE * 2, SENTENCE * 2, 1.0, 1.0),
-        (SENTENCE * 2, SENTENCE.replace("grain", "rice") * 2, 0.4, 0.9),
-        (SENTENCE, "Nothing in common with that sentence at all, truly nothing here.", 0.0, 0.0),
-    ],
-)
-def test_jaccard(a: str, b: str, low: float, high: float) -> None:
-    assert low <= _text.jaccard(_text.shingle_hashes(a), _text.shingle_hashes(b)) <= high
+def _edit(words: list[str], rate: float, rng: random.Random) -> list[str]:
+    out: list[str] = []
+    for word in words:
+        roll = rng.random()
+        if roll < rate / 3:
+            out.append(rng.choice(VOCABULARY))  # substituted
+        elif roll < 2 * rate / 3:
+            continue  # dropped
+        elif roll < rate:
+            out += [word, rng.choice(VOCABULARY)]  # one added
+        else:
+            out.append(word)
+    return out
+
+
+@pytest.mark.parametrize("rate", [0.0, 0.05, 0.10])
+def test_an_edited_copy_aligns_whole_wherever_it_sits(rate: float) -> None:
+    rng = random.Random(int(rate * 100))
+    passage = prose(70, rng)
+    host_a, host_b = prose(200, rng), prose(150, rng)
+    a = host_a[:80] + passage + host_a[80:]
+    b = host_b[:33] + _edit(passage, rate, rng) + host_b[33:]
+    (hit,) = align.align(tokens(a), tokens(b))
+    assert abs(hit.a_start - 80) <= 3 and abs(hit.a_end - 150) <= 3
+    assert abs(hit.b_start - 33) <= 3
+    assert hit.similarity >= 0.6
+
+
+@pytest.mark.parametrize("change", ["sentence added", "sentence removed", "sentences swapped"])
+def test_a_sentence_changed_inside_the_passage_keeps_one_alignment(change: str) -> None:
+    rng = random.Random(7)
+    sentences = [prose(15, rng) for _ in range(5)]
+    copy = [list(s) for s in sentences]
+    if change == "sentence added":
+        copy.insert(2, prose(20, rng))
+    elif change == "sentence removed":
+        del copy[2]
+    else:
+        copy[1], copy[2] = copy[2], copy[1]
+    a = prose(40, rng) + [w for s in sentences for w in s] + prose(40, rng)
+    b = prose(25, rng) + [w for s in copy for w in s] + prose(25, rng)
+    (hit,) = align.align(tokens(a), tokens(b))
+    assert hit.a_start <= 42 and hit.a_end >= 40 + 75 - 2
+    assert hit.similarity >= 0.6
+
+
+def test_unrelated_texts_and_shared_phrases_do_not_align() -> None:
+    rng = random.Random(11)
+    phrase = prose(8, rng)  # a stock phrase, shorter than MIN_MATCHED
+    a, b = prose(100, rng) + phrase + prose(100, rng), prose(60, rng) + phrase + prose(90, rng)
+    assert align.align(tokens(a), tokens(b)) == []
+
+
+def test_skipped_words_seed_nothing() -> None:
+    rng = random.Random(5)
+    passage = prose(40, rng)
+    a, b = prose(30, rng) + passage, prose(20, rng) + passage
+    skip = np.zeros(len(b), dtype=bool)
+    skip[20:] = True
+    assert align.align(tokens(a), tokens(b), None, skip) == []
+    assert len(align.align(tokens(a), tokens(b))) == 1
+
+
+def test_two_passages_copied_are_two_alignments() -> None:
+    rng = random.Random(9)
+    one, two = prose(40, rng), prose(40, rng)
+    a = one + prose(100, rng) + two
+    b = two + prose(80, rng) + one
+    hits = align.align(tokens(a), tokens(b))
+    assert sorted((h.a_start, h.b_start) for h in hits) == [(0, 120), (140, 0)]
+
+
+def _index(docs: list[tuple[str, list[str]]]) -> winnow.Fingerprints:
+    metas, columns = [], [[], [], []]
+    for n, (outlet, words) in enumerate(docs):
+        hashes, positions = winnow.fingerprints(words)
+        metas.append(DocMeta(f"d{n}", outlet, None, None))
+        columns[0].append(hashes)
+        columns[1].append(np.full(len(hashes), n, np.int32))
+        columns[2].append(positions)
+    counts = np.array([len(w) for _, w in docs], np.int32)
+    return winnow.Fingerprints(metas, *(np.concatenate(c) for c in columns), counts)  # type: ignore[arg-type]
+
+
+def test_one_outlets_repeated_text_is_boilerplate_and_seeds_no_pair() -> None:
+    rng = random.Random(13)
+    footer, shared = prose(30, rng), prose(40, rng)
+    docs = [("a", prose(80, rng) + footer) for _ in range(4)] + [
+        ("b", prose(50, rng) + shared),
+        ("c", shared),
+    ]
+    index = _index(docs)
+    boiler = winnow.boilerplate(index)
+    assert set(index.doc[boiler].tolist()) == {0, 1, 2, 3}
+    assert winnow.candidate_pairs(index, boiler).tolist() == [[4, 5]]
+    new = np.array([False, False, False, False, False, True])
+    assert winnow.candidate_pairs(index, boiler, new).tolist() == [[4, 5]]
+    only_footers = np.array([True, True, True, True, False, False])  # new: only the outlet's own
+    assert winnow.candidate_pairs(index, boiler, only_footers).tolist() == []
 
 
 @pytest.mark.parametrize(
@@ -102,11 +187,3 @@ def test_bad_duration_is_a_usage_error(value: str) -> None:
 )
 def test_round_up(value: timedelta, expected: timedelta) -> None:
     assert round_up(value) == expected
-
-
-@pytest.mark.parametrize("count", [sigs.BLOCK * 2 + 5])
-def test_long_texts_are_hashed_in_blocks(count: int) -> None:
-    shingles = np.random.default_rng(1).integers(0, 2**32, size=count, dtype=np.uint64).astype(np.uint32)
-    reference = MinHash(num_perm=sigs.NUM_PERM, seed=sigs.SEED, hashfunc=int, scheme="affine32")
-    reference.update_batch(shingles.tolist())
-    assert np.array_equal(sigs.signature(shingles), reference.hashvalues)

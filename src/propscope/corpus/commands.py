@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -26,13 +25,17 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
+from propscope._cli_options import fraction, int_range, writable_file
+from propscope._terminal import console, json_safe, labelled, line, printable
 from propscope.batch import run_batch
 from propscope.corpus.coordination import DEFAULT_MIN_OUTLETS, CoordinationReport, coordinate
 from propscope.corpus.durations import format_duration, parse_duration
 from propscope.corpus.index import load_sightings
 from propscope.corpus.outlets import OutletProfile, build_profiles, compare
-from propscope.corpus.reuse import PASSAGE_JACCARD, ReuseReport, find_reuse
+from propscope.corpus.reuse import PASSAGE_SIMILARITY, ReuseReport, find_reuse
+from propscope.corpus.verify import Engine
 from propscope.errors import PropscopeError, UsageError
 from propscope.store import Store
 
@@ -40,8 +43,9 @@ corpus_app = typer.Typer(
     help="Corpus-scale analysis: shared passages and coordinated publication across outlets.",
     no_args_is_help=True,
 )
-out = Console(soft_wrap=False, highlight=False)
-err = Console(stderr=True, highlight=False)
+# Never markup: passages, outlet names and messages come from the corpus (`propscope._terminal`).
+out = console(soft_wrap=False)
+err = console(stderr=True, soft_wrap=True)
 
 Db = Annotated[
     str | None,
@@ -49,7 +53,12 @@ Db = Annotated[
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout.")]
 Threshold = Annotated[
-    float, typer.Option(help="Minimum Jaccard (4-word shingles) for two passages to count as copies.")
+    float,
+    typer.Option(
+        help="Minimum alignment similarity (matched words over the longer span) of a copy, "
+        "above 0 and at most 1.",
+        callback=fraction,
+    ),
 ]
 
 
@@ -59,7 +68,7 @@ def _errors() -> Iterator[None]:
     try:
         yield
     except PropscopeError as exc:
-        err.print(f"[red]error[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
+        err.print(labelled("error", exc), soft_wrap=True)
         raise typer.Exit(2 if isinstance(exc, UsageError) else 1) from exc
 
 
@@ -78,47 +87,66 @@ def _progress(description: str) -> Progress:
 
 
 def _print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json_safe(json.dumps(data, ensure_ascii=False, indent=2)) + "\n")
     sys.stdout.flush()
 
 
-def _reuse(store: Store, threshold: float) -> ReuseReport:
+AlignEngine = Annotated[
+    str, typer.Option("--engine", help="Where candidate pairs are aligned: local (this process) or ray.")
+]
+Address = Annotated[
+    str | None, typer.Option(help="Ray cluster address HOST:PORT (default: start a local Ray).")
+]
+
+
+def _reuse(store: Store, threshold: float, engine: Engine | None = None) -> ReuseReport:
     with _progress("indexing") as progress:
         task = progress.add_task("indexing", total=None)
-        report = find_reuse(store, threshold, on_progress=lambda n: progress.advance(task, n))
+        report = find_reuse(store, threshold, on_progress=lambda n: progress.advance(task, n), engine=engine)
     index = report.to_json()["index"]
     err.print(
         f"index: {report.hashed} new documents hashed, {report.documents} indexed, "
-        f"{report.passages} passages ({index['index_bytes'] / 1e6:.1f} MB in memory); "
-        f"{len(report.groups)} shared-passage groups, {len(report.duplicates)} near-duplicate groups"
+        f"{report.fingerprints} fingerprints ({index['index_bytes'] / 1e6:.1f} MB in memory), "
+        f"{index['newly_aligned']} documents newly aligned; {len(report.groups)} shared-passage "
+        f"groups, {len(report.duplicates)} near-duplicate groups, boilerplate of "
+        f"{len(report.boilerplate)} outlets left out"
     )
     return report
 
 
-def _short(text: str, width: int = 90) -> str:
+def _short(text: str, width: int = 90) -> Text:
     flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    return line(flat if len(flat) <= width else flat[: width - 1] + "…")
 
 
 @corpus_app.command("reuse")
 def reuse_command(
     db: Db = None,
     as_json: JsonFlag = False,
-    threshold: Threshold = PASSAGE_JACCARD,
-    limit: Annotated[int, typer.Option(help="Groups shown in the table (JSON has all).")] = 30,
+    threshold: Threshold = PASSAGE_SIMILARITY,
+    limit: Annotated[
+        int, typer.Option(help="Groups shown in the table (JSON has all).", callback=int_range(1))
+    ] = 30,
+    engine: AlignEngine = "local",
+    address: Address = None,
 ) -> None:
-    """Find passages shared between documents (indexing new documents first)."""
+    """Find passages shared between documents (indexing and aligning new documents first)."""
     with _errors(), Store.open(db) as store:
-        report = _reuse(store, threshold)
+        report = _reuse(store, threshold, Engine(engine, address))
     if as_json:
         _print_json(report.to_json())
         return
     table = Table("#", "outlets", "docs", "first", "spread", "passage")
     for i, group in enumerate(report.groups[:limit], 1):
         spread = format_duration(group.spread) if group.spread is not None else "-"
-        first = f"{group.first.outlet or '?'}\n{group.first.published or 'undated'}"
+        first = Text("\n").join((line(group.first.outlet or "?"), line(group.first.published or "undated")))
         table.add_row(
-            str(i), str(len(group.outlets)), str(len(group.documents)), first, spread, _short(group.passage)
+            str(i),
+            str(len(group.outlets)),
+            str(len(group.documents)),
+            first,
+            spread,
+            _short(group.passage),
         )
     out.print(table)
 
@@ -128,7 +156,10 @@ def coordination_command(
     db: Db = None,
     min_outlets: Annotated[
         int,
-        typer.Option(min=2, help="Distinct outlets a burst needs (default 3: two is ordinary syndication)."),
+        typer.Option(
+            help="Distinct outlets a burst needs (default 3: two is ordinary syndication).",
+            callback=int_range(2),
+        ),
     ] = DEFAULT_MIN_OUTLETS,
     window: Annotated[
         str | None,
@@ -138,17 +169,25 @@ def coordination_command(
         ),
     ] = None,
     as_json: JsonFlag = False,
-    graphml: Annotated[Path | None, typer.Option(help="Write the outlet graph as GraphML here.")] = None,
-    graph_json: Annotated[Path | None, typer.Option(help="Write the outlet graph as JSON here.")] = None,
-    threshold: Threshold = PASSAGE_JACCARD,
+    graphml: Annotated[
+        Path | None, typer.Option(help="Write the outlet graph as GraphML here.", callback=writable_file)
+    ] = None,
+    graph_json: Annotated[
+        Path | None, typer.Option(help="Write the outlet graph as JSON here.", callback=writable_file)
+    ] = None,
+    threshold: Threshold = PASSAGE_SIMILARITY,
+    engine: AlignEngine = "local",
+    address: Address = None,
 ) -> None:
     """Flag passages published by several outlets within a short window: coordinated campaigns."""
     with _errors():
         given = parse_duration(window) if window else None
         with Store.open(db) as store:
-            report = coordinate(_reuse(store, threshold).groups, min_outlets, given)
+            report = coordinate(_reuse(store, threshold, Engine(engine, address)).groups, min_outlets, given)
     err.print(
-        f"window {format_duration(report.window.value)} ({report.window.note}); min outlets {min_outlets}"
+        line(
+            f"window {format_duration(report.window.value)} ({report.window.note}); min outlets {min_outlets}"
+        )
     )
     _write_graph(report, graphml, graph_json)
     if as_json:
@@ -162,10 +201,10 @@ def _write_graph(report: CoordinationReport, graphml: Path | None, graph_json: P
 
     if graphml:
         nx.write_graphml(report.graph, graphml)
-        err.print(f"outlet graph written to {graphml}")
+        err.print(line(f"outlet graph written to {graphml}"))
     if graph_json:
         graph_json.write_text(json.dumps(report.to_json()["graph"], indent=2))
-        err.print(f"outlet graph written to {graph_json}")
+        err.print(line(f"outlet graph written to {graph_json}"))
 
 
 def _campaign_table(report: CoordinationReport) -> None:
@@ -175,7 +214,7 @@ def _campaign_table(report: CoordinationReport) -> None:
         table.add_row(
             str(i),
             str(len(campaign.outlets)),
-            campaign.outlets[0],
+            line(campaign.outlets[0]),
             campaign.start.isoformat(timespec="minutes"),
             span,
             _short(campaign.passage, 70),
@@ -197,7 +236,7 @@ def outlets_command(
 ) -> None:
     """Profile outlets: articles, technique rates, narratives, blamed actors, reuse, by month."""
     with _errors(), Store.open(db) as store:
-        groups = [] if no_reuse else _reuse(store, PASSAGE_JACCARD).groups
+        groups = [] if no_reuse else _reuse(store, PASSAGE_SIMILARITY).groups
         profiles = build_profiles(store.iter_results(), groups, load_sightings(store))
         chosen = _chosen(profiles, compare_with)
     data: dict[str, Any] = compare(*chosen) if compare_with else {"outlets": [p.to_json() for p in chosen]}
@@ -214,7 +253,7 @@ def _chosen(profiles: dict[str, OutletProfile], pair: tuple[str, str] | None) ->
         return list(profiles.values())
     missing = [name for name in pair if name not in profiles]
     if missing:
-        known = ", ".join(list(profiles)[:10]) or "none"
+        known = printable(", ".join(list(profiles)[:10]) or "none")
         raise typer.BadParameter(f"no outlet named {missing[0]!r} in the store (some are: {known})")
     return [profiles[pair[0]], profiles[pair[1]]]
 
@@ -226,7 +265,7 @@ def _plots(profiles: list[OutletProfile], folder: Path, pair: bool) -> list[Path
     paths = plots.technique_chart(profiles, folder, name)
     for profile in profiles:
         paths += plots.month_chart(profile, folder, f"{plots.slug(profile.outlet)}-months")
-    err.print(f"{len(paths)} chart files written to {folder}")
+    err.print(line(f"{len(paths)} chart files written to {folder}"))
     return paths
 
 
@@ -247,12 +286,12 @@ def _profile_table(profiles: list[OutletProfile]) -> None:
         narrative = data["top_narratives"][0]["narrative"] if data["top_narratives"] else "-"
         blamed = data["top_blamed"][0]["actor"] if data["top_blamed"] else "-"
         table.add_row(
-            p.outlet,
+            line(p.outlet),
             str(p.articles),
             f"{data['technique_rate']:.2f}",
-            top,
-            narrative,
-            blamed,
+            line(top),
+            line(narrative),
+            line(blamed),
             f"{p.reuse_in} / {p.reuse_out}",
         )
     out.print(table)
@@ -271,13 +310,15 @@ def batch_command(
     workers: Annotated[
         int | None,
         typer.Option(
-            min=0, help="Worker processes or actors (default: CPU count; 0 = in this process, local only)."
+            help="Worker processes or actors (default: CPU count; 0 = in this process, local only).",
+            callback=int_range(0),
         ),
     ] = None,
-    chunk: Annotated[int, typer.Option(min=1, help="Documents per task.")] = 32,
+    chunk: Annotated[int, typer.Option(help="Documents per task.", callback=int_range(1))] = 32,
     as_json: JsonFlag = False,
     errors_out: Annotated[
-        Path | None, typer.Option(help="Write the per-document error report here as JSONL.")
+        Path | None,
+        typer.Option(help="Write the per-document error report here as JSONL.", callback=writable_file),
     ] = None,
 ) -> None:
     """Analyse a corpus into the store, resumably: finished documents are skipped on a rerun."""
@@ -295,14 +336,16 @@ def batch_command(
             on_total=lambda n: progress.update(task, total=n),
             on_advance=_advancer(progress, task),
         )
-    for failure in report.failures:
-        err.print(f"[red]failed[/red] {failure.message}", markup=True, highlight=False, soft_wrap=True)
-    err.print(
-        f"{report.analysed} analysed, {report.skipped} already done, {report.failed} failed "
-        f"({report.documents} documents, {report.seconds:.1f}s, engine {engine})"
-    )
-    if errors_out:
+    if errors_out:  # first: the durable record
         errors_out.write_text("".join(json.dumps(f.to_json()) + "\n" for f in report.failures))
+    for failure in report.failures:
+        err.print(labelled("failed", failure.message), soft_wrap=True)
+    err.print(
+        line(
+            f"{report.analysed} analysed, {report.skipped} already done, {report.failed} failed "
+            f"({report.documents} documents, {report.seconds:.1f}s, engine {engine})"
+        )
+    )
     if as_json:
         _print_json(report.to_json())
     raise typer.Exit(report.exit_code)

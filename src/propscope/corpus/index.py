@@ -1,15 +1,21 @@
-"""The persistent, incremental reuse index: passage signatures kept in the store.
+"""The persistent, incremental reuse index, kept in the store's `reuse_signatures` table.
 
-`update_index` hashes only documents that have no signature yet under the current `SCHEME`, so
-adding 1,000 documents to an indexed corpus of a million hashes 1,000. `load_index` streams the
-stored signatures back into flat numpy arrays (band keys plus offsets, ~150 bytes per passage)
-from which the LSH buckets are rebuilt; nothing else of the corpus is held in memory.
-`load_sightings` adds the outlets and dates of documents seen more than once (identical copies
-share one document id, so the index holds them once).
+Two rows per document, under the current `SCHEME`:
+- part `FINGERPRINTS` (-1): its winnowed shingle fingerprints (`winnow.fingerprints`), written by
+  `update_index`, which hashes only documents that have none yet: adding 1,000 documents to an
+  indexed million hashes 1,000.
+- part `ALIGNED` (1): its verified alignments with documents indexed before it, written once
+  `find_reuse` has aligned it (`save_alignments`); a later run aligns only documents without one,
+  against the whole index, and reads the rest back.
+`load_fingerprints` streams the fingerprints back into flat numpy arrays (12 bytes a
+fingerprint); nothing else of the corpus is held in memory. `load_sightings` adds the outlets and
+dates of documents seen more than once (identical copies share one document id, so the index
+holds them once).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,13 +27,15 @@ import numpy.typing as npt
 from sqlalchemy import Connection, delete, exists, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from propscope.corpus import _text
-from propscope.corpus import signatures as sigs
+from propscope.corpus import _text, winnow
 from propscope.store import Store
 from propscope.store._engine import writer  # SQLite: take the write lock up front (BEGIN IMMEDIATE)
 from propscope.store.schema import documents, reuse_signatures, sightings
 
-WHOLE_DOCUMENT = -1  # `part` of the document-level signature; passages count from 0
+FINGERPRINTS = -1  # `part` of a document's fingerprint row
+ALIGNED = 1  # `part` of a document's alignment row
+# Stored with every row: a change of tokenising, shingling or winnowing re-indexes the corpus.
+SCHEME = f"winnow-w{_text.SHINGLE_WORDS}-k{winnow.WINDOW}-crc32-fmix"
 INDEX_BATCH = 500  # documents hashed per transaction: a crash loses at most one batch of work
 LOAD_PAGE = 5_000  # signature rows per round trip while loading: bounds the transient memory
 ID_CHUNK = 500  # ids per IN (...) clause
@@ -56,24 +64,6 @@ def publication_order(doc: DocMeta) -> tuple[bool, datetime, str, str]:
 Sightings = dict[str, tuple[DocMeta, ...]]  # document id -> where it was seen, earliest first
 
 
-@dataclass
-class LoadedIndex:
-    """Signatures of one level (passages or whole documents) as parallel arrays."""
-
-    docs: list[DocMeta]
-    doc: Ints  # index into `docs`
-    start: Ints
-    end: Ints
-    keys: sigs.BandKeys  # (n, BANDS)
-
-    def __len__(self) -> int:
-        return len(self.doc)
-
-    @property
-    def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.doc, self.start, self.end, self.keys))
-
-
 def update_index(
     store: Store, on_progress: Callable[[int], None] | None = None, batch: int = INDEX_BATCH
 ) -> int:
@@ -88,7 +78,7 @@ def update_index(
         How many documents were hashed (0 when the index was already complete).
     """
     with writer(store.engine).begin() as conn:  # signatures of an older scheme cannot be compared
-        conn.execute(delete(reuse_signatures).where(reuse_signatures.c.scheme != sigs.SCHEME))
+        conn.execute(delete(reuse_signatures).where(reuse_signatures.c.scheme != SCHEME))
     done = 0
     for page in _unindexed(store, batch):
         rows = [row for doc_id, text in page for row in signature_rows(doc_id, text)]
@@ -101,34 +91,30 @@ def update_index(
 
 
 def signature_rows(doc_id: str, text: str) -> list[dict[str, Any]]:
-    """The rows that index one document: its whole text, then each passage."""
-    shingled = _text.Shingled(text)  # tokenised and shingled once; passages take slices
-    whole = _text.Passage(0, len(text), len(shingled.tokens))
-    rows = [_row(doc_id, WHOLE_DOCUMENT, whole, sigs.signature(shingled.grams))]
-    for part, passage in enumerate(_text.passages(text)):
-        signature = sigs.signature(shingled.grams_of(passage.start, passage.end))
-        rows.append(_row(doc_id, part, passage, signature))
-    return rows
+    """The row that indexes one document: its fingerprints."""
+    tokens = _text.words(text)
+    hashes, positions = winnow.fingerprints(tokens)
+    return [_row(doc_id, FINGERPRINTS, len(tokens), winnow.to_blob(hashes, positions), len(text))]
 
 
-def _row(doc_id: str, part: int, passage: _text.Passage, signature: sigs.Signature) -> dict[str, Any]:
+def _row(doc_id: str, part: int, count: int, blob: bytes, end: int = 0) -> dict[str, Any]:
     return {
         "document_id": doc_id,
-        "scheme": sigs.SCHEME,
+        "scheme": SCHEME,
         "part": part,
-        "start": passage.start,
-        "end": passage.end,
-        "words": passage.words,
-        "signature": sigs.to_bytes(signature),
+        "start": 0,
+        "end": end,
+        "words": count,
+        "signature": blob,
     }
 
 
 def _unindexed(store: Store, batch: int) -> Iterator[list[tuple[str, str]]]:
-    """Pages of (id, text) of documents without a whole-document signature, by id."""
+    """Pages of (id, text) of documents without fingerprints, by id."""
     signed = exists().where(
         reuse_signatures.c.document_id == documents.c.id,
-        reuse_signatures.c.scheme == sigs.SCHEME,
-        reuse_signatures.c.part == WHOLE_DOCUMENT,
+        reuse_signatures.c.scheme == SCHEME,
+        reuse_signatures.c.part == FINGERPRINTS,
     )
     query = select(documents.c.id, documents.c.text).where(~signed).order_by(documents.c.id)
     after = ""
@@ -154,46 +140,48 @@ def indexed_count(store: Store) -> int:
     query = (
         select(func.count())
         .select_from(reuse_signatures)
-        .where(reuse_signatures.c.scheme == sigs.SCHEME, reuse_signatures.c.part == WHOLE_DOCUMENT)
+        .where(reuse_signatures.c.scheme == SCHEME, reuse_signatures.c.part == FINGERPRINTS)
     )
     with store.engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
 
 
-def load_index(store: Store, level: str = "passage") -> LoadedIndex:
-    """Stream the stored signatures of one level ("passage" or "document") into arrays."""
+def load_fingerprints(store: Store) -> tuple[winnow.Fingerprints, npt.NDArray[np.bool_]]:
+    """Every indexed document's fingerprints as flat arrays, and per document: aligned yet?"""
     docs: list[DocMeta] = []
-    positions: dict[str, int] = {}
-    columns: list[list[Any]] = [[], [], [], []]
-    for chunk in _signature_pages(store, level):
+    columns: list[list[npt.NDArray[Any]]] = [[], [], []]
+    counts: list[int] = []
+    for chunk in _pages(store, FINGERPRINTS):
         for row in chunk:
-            if row.document_id not in positions:
-                positions[row.document_id] = len(docs)
-                docs.append(DocMeta(row.document_id, row.outlet, row.published, row.published_at))
-        columns[0].append(np.fromiter((positions[r.document_id] for r in chunk), np.int32))
-        columns[1].append(np.fromiter((r.start for r in chunk), np.int32))
-        columns[2].append(np.fromiter((r.end for r in chunk), np.int32))
-        columns[3].append(_keys(sigs.from_blobs([r.signature for r in chunk]), level))
+            counts.append(row.words)
+            hashes, positions = winnow.from_blob(row.signature)
+            columns[0].append(hashes)
+            columns[1].append(np.full(len(hashes), len(docs), dtype=np.int32))
+            columns[2].append(positions)
+            docs.append(DocMeta(row.document_id, row.outlet, row.published, row.published_at))
+    aligned = _aligned_ids(store)
+    done = np.fromiter((d.id in aligned for d in docs), bool, len(docs))
+    words = np.array(counts, dtype=np.int32)
     if not docs:
-        empty = np.zeros(0, np.int32)
-        return LoadedIndex([], empty, empty, empty, _keys(np.zeros((0, sigs.NUM_PERM), np.uint32), level))
-    doc, start, end = (np.concatenate(c) for c in columns[:3])
-    return LoadedIndex(docs, doc, start, end, np.concatenate(columns[3]))
+        empty = np.zeros(0, np.uint32)
+        return winnow.Fingerprints([], empty, np.zeros(0, np.int32), empty, words), done
+    arrays = [np.concatenate(c) for c in columns]
+    return winnow.Fingerprints(docs, arrays[0], arrays[1], arrays[2], words), done
 
 
-def _keys(signatures: npt.NDArray[np.uint32], level: str) -> sigs.BandKeys:
-    if level == "document":
-        return sigs.band_keys(signatures, sigs.DOCUMENT_BANDS, sigs.DOCUMENT_ROWS)
-    return sigs.band_keys(signatures)
+def _aligned_ids(store: Store) -> set[str]:
+    s = reuse_signatures.c
+    query = select(s.document_id).where(s.scheme == SCHEME, s.part == ALIGNED)
+    with store.engine.connect() as conn:
+        return {row.document_id for row in conn.execute(query)}
 
 
-def _signature_pages(store: Store, level: str) -> Iterator[Sequence[Any]]:
+def _pages(store: Store, part: int) -> Iterator[Sequence[Any]]:
     s, d = reuse_signatures.c, documents.c
-    part = s.part == WHOLE_DOCUMENT if level == "document" else s.part >= 0
     query = (
-        select(s.id, s.document_id, s.start, s.end, s.signature, d.outlet, d.published, d.published_at)
+        select(s.id, s.document_id, s.words, s.signature, d.outlet, d.published, d.published_at)
         .join(documents, d.id == s.document_id)
-        .where(s.scheme == sigs.SCHEME, part)
+        .where(s.scheme == SCHEME, s.part == part)
         .order_by(s.id)
     )
     after = 0
@@ -204,6 +192,24 @@ def _signature_pages(store: Store, level: str) -> Iterator[Sequence[Any]]:
             return
         yield page
         after = page[-1].id
+
+
+def save_alignments(store: Store, found: dict[str, list[list[Any]]]) -> None:
+    """Record each newly aligned document's alignments (a JSON list per document, maybe empty)."""
+    rows = [
+        _row(doc_id, ALIGNED, len(pairs), json.dumps(pairs, separators=(",", ":")).encode())
+        for doc_id, pairs in found.items()
+    ]
+    for start in range(0, len(rows), INDEX_BATCH):
+        with writer(store.engine).begin() as conn:
+            _insert_ignore(conn, rows[start : start + INDEX_BATCH])
+
+
+def load_alignments(store: Store) -> Iterator[tuple[str, list[list[Any]]]]:
+    """(document id, its stored alignments) for every aligned document."""
+    for chunk in _pages(store, ALIGNED):
+        for row in chunk:
+            yield row.document_id, json.loads(row.signature)
 
 
 def load_sightings(store: Store) -> Sightings:
