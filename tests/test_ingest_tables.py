@@ -365,3 +365,37 @@ def test_csv_line_ends_of_every_kind(newline: str) -> None:
     docs, failures = split(list(read_csv(io.BytesIO(data), "in.csv", IngestOptions())))
     assert not failures and [d.title for d in docs] == ["a", "b", "c"]
     assert [d.source for d in docs] == ["in.csv:2", "in.csv:3", "in.csv:5"]
+
+
+class _CountingStream(io.BytesIO):
+    """A stream that remembers the longest single read, to show no line is held whole."""
+
+    longest = 0
+
+    def readline(self, size: int | None = -1) -> bytes:
+        line = super().readline(size)
+        self.longest = max(self.longest, len(line))
+        return line
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.longest = max(self.longest, len(data))
+        return data
+
+    def __next__(self) -> bytes:
+        line = super().__next__()
+        self.longest = max(self.longest, len(line))
+        return line
+
+
+def test_jsonl_line_past_what_a_record_can_hold_fails_alone_unread() -> None:
+    """D10's sibling: one endless line is refused (E013) without being read into memory whole,
+    and the records around it are kept."""
+    options = IngestOptions(max_bytes=1_000)
+    huge = '{"text": "' + "x" * 3_000_000 + '"}'
+    stream = _CountingStream(jsonl_with(huge))
+    docs, failures = split(list(read_jsonl(stream, "in.jsonl", options)))
+    assert [d.source for d in docs] == [f"in.jsonl:{n}" for n in (1, 2, 3, 5, 6)]
+    (failure,) = failures
+    assert failure.source == "in.jsonl:4" and failure.code == "E013"
+    assert stream.longest <= 6 * 1_000 + (1 << 20) + 1

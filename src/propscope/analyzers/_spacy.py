@@ -44,6 +44,7 @@ _PARAGRAPH = re.compile(r"\n\s*\n")
 # the loaded model, 20k one at a time 90 MB, at the same speed.
 WHOLE_CHARS = 50_000
 PIECE_CHARS = 20_000
+OVERLAP_MAX_CHARS = 400_000  # characters a batch may hold and still parse beside the encoder
 _BREAKS = (re.compile(r"\n[^\S\n]*\n\s*"), re.compile(r"\n\s*"), re.compile(r"\s+"))
 
 _cache: OrderedDict[str, Any] = OrderedDict()
@@ -185,8 +186,16 @@ class SharedParse:
     """Mixin for analysers that read the shared parse: their `prepare` starts it early."""
 
     def prepare(self, docs: Sequence[Document]) -> None:
-        """Start the shared spaCy parse while earlier analysers run (the pipeline's hook)."""
-        prefetch([d.text for d in docs])
+        """Start the shared spaCy parse while earlier analysers run (the pipeline's hook).
+
+        A batch longer than OVERLAP_MAX_CHARS is parsed before they run instead: the parse and
+        the technique encoder each hold memory in proportion to the text, and overlapped on a
+        1.5 MB text their peaks add up past the 1.5 GB target (benchmarks/large.py).
+        """
+        texts = [d.text for d in docs]
+        prefetch(texts)
+        if sum(map(len, texts)) > OVERLAP_MAX_CHARS:
+            parse(texts)
 
 
 def parse(texts: Sequence[str]) -> list[Any]:

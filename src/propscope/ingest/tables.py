@@ -132,17 +132,37 @@ def _json_record(raw: bytes, where: str, encoding: str) -> Mapping[str, Any] | I
     return value
 
 
-def _json_lines(stream: BinaryIO, source: str, encoding: str) -> Parsed:
-    for number, raw in enumerate(stream, 1):
-        if raw.strip():
-            where = f"{source}:{number}"
-            yield where, _json_record(raw, where, encoding)
+# A JSONL line may hold a text of --max-bytes written with \\uXXXX escapes (6 bytes a character)
+# and its metadata; a longer line is refused without ever being held whole.
+LINE_ESCAPE_FACTOR = 6
+LINE_SLACK_BYTES = 1 << 20
+
+
+def _bounded_lines(stream: BinaryIO, cap: int) -> Iterator[bytes | None]:
+    """The stream's lines; None for a line over `cap` bytes, which is skipped in 1 MiB reads."""
+    while line := stream.readline(cap + 1):
+        if len(line) <= cap or line.endswith(b"\n"):
+            yield line
+            continue
+        while (rest := stream.readline(LINE_SLACK_BYTES)) and not rest.endswith(b"\n"):
+            pass
+        yield None
+
+
+def _json_lines(stream: BinaryIO, source: str, options: IngestOptions) -> Parsed:
+    cap = LINE_ESCAPE_FACTOR * options.max_bytes + LINE_SLACK_BYTES
+    for number, raw in enumerate(_bounded_lines(stream, cap), 1):
+        where = f"{source}:{number}"
+        if raw is None:
+            yield where, fail(IngestError.E_OVER_LIMIT, where, limit=cap)
+        elif raw.strip():
+            yield where, _json_record(raw, where, options.encoding or "utf-8")
 
 
 def read_jsonl(stream: BinaryIO, source: str, options: IngestOptions) -> Items:
     """Reader for .jsonl: one document per JSON object line; blank lines are skipped."""
     _check_head(stream, source)
-    yield from _guarded(_json_lines(stream, source, options.encoding or "utf-8"), options)
+    yield from _guarded(_json_lines(stream, source, options), options)
 
 
 def _table_encoding(head: bytes, options: IngestOptions) -> str:
