@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +134,31 @@ def specimen_text() -> str:
     if not SPECIMEN.is_file():
         pytest.skip(f"specimen article not found at {SPECIMEN} (it lives in the shared/ folder)")
     return SPECIMEN.read_text(encoding="utf-8")
+
+
+# --- the web workbench, in process (test_web_api, test_web_pages, test_web_hardening) ----------
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Any]:
+    """A workbench on a fresh SQLite file, analysing with stats + the fake analyser."""
+    from _web import make_app
+
+    made = make_app(tmp_path)
+    yield made
+    made.state.bench.close()
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[Any]:
+    """An httpx client talking to `app` in process (no socket)."""
+    import httpx
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as made:
+        yield made

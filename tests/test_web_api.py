@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +19,6 @@ from propscope.web.tokens import create_token, hash_token, list_tokens
 
 pytestmark = pytest.mark.anyio
 BASE = "http://127.0.0.1:8000"
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[FastAPI]:
-    made = make_app(tmp_path)
-    yield made
-    made.state.bench.close()
 
 
 def bearer(app: FastAPI, role: str) -> dict[str, str]:

@@ -7,7 +7,6 @@ import csv
 import io
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,26 +30,8 @@ BASE = "http://127.0.0.1:8000"
 ARTICLE = "The enemy is EVIL and everyone knows it. Officials said the council will act now."
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[FastAPI]:
-    made = make_app(tmp_path)
-    yield made
-    made.state.bench.close()
-
-
 def bearer(app: FastAPI, role: str = "analyst") -> dict[str, str]:
     return {"Authorization": f"Bearer {create_token(app.state.bench.store.engine, role)}"}
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as made:
-        yield made
 
 
 def code_of(response: httpx.Response) -> str:

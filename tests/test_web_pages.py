@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -19,24 +18,6 @@ from propscope.web.views import css_class
 pytestmark = pytest.mark.anyio
 BASE = "http://127.0.0.1:8000"
 HOSTILE_TITLE = '<script>window.__xss=1</script><img src=x onerror="window.__xss=2">'
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[FastAPI]:
-    made = make_app(tmp_path)
-    yield made
-    made.state.bench.close()
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as made:
-        yield made
 
 
 async def post_form(client: httpx.AsyncClient, **fields: str) -> httpx.Response:
