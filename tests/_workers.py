@@ -71,3 +71,12 @@ def register() -> None:
 def gated(path: Path, words: int = 10) -> str:
     """An article that stays in its worker until `path` exists."""
     return f"Held article GATE:{path}; " + "word " * words
+
+
+def alive(pid: int) -> bool:
+    """Whether a process with this pid exists (a worker the tests expect gone, or still there)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

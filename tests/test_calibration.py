@@ -10,6 +10,7 @@ import pytest
 from propscope.analyzers.techniques import MODEL_DIR
 from propscope.models.calibration import (
     Calibration,
+    calibration_inputs,
     expected_calibration_error,
     load_maps,
     reliability,
@@ -46,8 +47,8 @@ def test_calibration_round_trips_and_refuses_a_wrong_shape() -> None:
 def test_probability_is_a_probability_and_follows_the_weights() -> None:
     calibration = Calibration(("A", "B"), (0.0, 1.0, 0.0, 0.0, 0.0), 0.0)  # longer = likelier
     probs = np.array([0.3, 0.7])
-    short = calibration.probability(calibration.features(0.6, 3, probs))
-    long = calibration.probability(calibration.features(0.6, 300, probs))
+    short = calibration.probability(calibration_inputs(0.6, 3, probs))
+    long = calibration.probability(calibration_inputs(0.6, 300, probs))
     assert 0.0 < short < long < 1.0
 
 

@@ -4,13 +4,11 @@ or JSON writer sees them, the same on SQLite and PostgreSQL (issue 13: D3, D7, D
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from _web import make_app
 from fastapi import FastAPI
 from sqlalchemy import text
 from typer.testing import CliRunner
@@ -217,32 +215,13 @@ def test_legacy_sqlite_rows_with_nan_and_nul_read_back(store: Store) -> None:
     assert len(lines) == 2 and all(strict_json(line) for line in lines)
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-def web_app(tmp_path: Path) -> Iterator[FastAPI]:
-    made = make_app(tmp_path)
-    yield made
-    made.state.bench.close()
-
-
-@pytest.fixture
-async def client(web_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=web_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as made:
-        yield made
-
-
 @pytest.mark.anyio
 @pytest.mark.parametrize(
     "path", ["/api/documents/legacy0000000000nan0", "/documents/legacy0000000000nan0.json"]
 )
-async def test_legacy_nan_document_is_served(web_app: FastAPI, client: httpx.AsyncClient, path: str) -> None:
+async def test_legacy_nan_document_is_served(app: FastAPI, client: httpx.AsyncClient, path: str) -> None:
     """Before: 500 on every request, as the NaN read back could not be written as JSON."""
-    legacy_row(web_app.state.bench.store, "legacy0000000000nan0", ARTICLE, '{"n": NaN}')
+    legacy_row(app.state.bench.store, "legacy0000000000nan0", ARTICLE, '{"n": NaN}')
     response = await client.get(path)
     assert response.status_code == 200, response.text
     assert strict_json(response.text)["document"]["meta"] == {"n": None}

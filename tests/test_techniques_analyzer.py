@@ -12,6 +12,7 @@ import pytest
 from propscope.analyzers.techniques import MODEL_DIR, TechniqueAnalyzer, TechniqueModel
 from propscope.document import Document
 from propscope.errors import AnalyzerError
+from propscope.models.calibration import calibration_inputs
 from propscope.models.runtime import Tokens, line_windows, load_tokenizer, tokenize, window_cuts
 from propscope.models.technique_head import decode_spans
 from propscope.techniques import NAMES, TECHNIQUES, technique
@@ -193,7 +194,7 @@ def test_scores_are_the_calibrated_probabilities(analyzer: TechniqueAnalyzer) ->
     assert spans and len(spans) == len(found)
     for span, (start, end, raw) in zip(spans, found, strict=True):
         row = analyzer.model.classify(enc, [(start, end)])[0]
-        features = maps[0].features(raw, end - start, row)
+        features = calibration_inputs(raw, end - start, row)
         assert span.score == pytest.approx(maps[0].probability(features))
         assert span.technique_score == pytest.approx(maps[1].probability(features))
         assert span.to_json()["technique_score"] == round(span.technique_score, 4)

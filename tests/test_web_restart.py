@@ -8,7 +8,6 @@ Only 127.0.0.1 is contacted; every wait is bounded.
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -100,14 +99,6 @@ def servers(tmp_path: Path) -> Iterator[list[Server]]:
         server.stop()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the worker processes through /proc")
 def test_a_job_survives_the_server_being_killed(tmp_path: Path, servers: list[Server]) -> None:
     db = f"sqlite:///{tmp_path / 'serve.db'}"
@@ -127,7 +118,7 @@ def test_a_job_survives_the_server_being_killed(tmp_path: Path, servers: list[Se
     workers = first.descendants()
     assert len(workers) >= 3, "the server analyses in worker processes"  # + fork server, tracker
     first.kill()  # mid-job: the long article is still being analysed
-    _until(lambda: not any(_alive(pid) for pid in workers), "the orphaned workers to exit")
+    _until(lambda: not any(_workers.alive(pid) for pid in workers), "the orphaned workers to exit")
 
     gate.touch()
     second = Server(db, tmp_path / "serve.log")

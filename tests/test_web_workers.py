@@ -40,14 +40,6 @@ def bench(tmp_path: Path) -> Iterator[Workbench]:
     made.close()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def _workers_running() -> list[multiprocessing.process.BaseProcess]:
     return [p for p in multiprocessing.active_children() if p.name.startswith("propscope-")]
 
@@ -69,7 +61,7 @@ def test_large_document_worker_is_replaced_so_its_memory_returns(bench: Workbenc
     (tmp_path / "open").touch()
     first = bench.analyse(Document(text=_workers.gated(tmp_path / "open", words=100)), WAIT_S)
     pid = first.stats["worker_pid"]
-    assert not _alive(pid) and bench.large.pid is None  # exited and reaped after its document
+    assert not _workers.alive(pid) and bench.large.pid is None  # exited and reaped after its document
     second = bench.analyse(Document(text=_workers.gated(tmp_path / "open", words=101)), WAIT_S)
     assert second.stats["worker_pid"] != pid and bench.large.started == 2
 
@@ -77,7 +69,7 @@ def test_large_document_worker_is_replaced_so_its_memory_returns(bench: Workbenc
 def test_small_lane_keeps_its_worker_between_requests(bench: Workbench) -> None:
     pids = {bench.analyse(Document(text=f"Short article {n}."), WAIT_S).stats["worker_pid"]
             for n in range(3)}
-    assert len(pids) == 1 and bench.small.started == 1 and _alive(pids.pop())
+    assert len(pids) == 1 and bench.small.started == 1 and _workers.alive(pids.pop())
 
 
 def test_small_worker_is_replaced_past_its_memory_limit(tmp_path: Path) -> None:
@@ -85,7 +77,7 @@ def test_small_worker_is_replaced_past_its_memory_limit(tmp_path: Path) -> None:
     try:
         pids = [bench.analyse(Document(text=f"Short article {n}."), WAIT_S).stats["worker_pid"]
                 for n in range(2)]
-        assert pids[0] != pids[1] and not _alive(pids[0])
+        assert pids[0] != pids[1] and not _workers.alive(pids[0])
     finally:
         bench.close()
 
@@ -114,7 +106,7 @@ def test_a_batch_outliving_its_callers_is_stopped(tmp_path: Path) -> None:
         assert pid is not None
         with pytest.raises(WebError, match="E607"):
             bench.analyse(Document(text=_workers.gated(tmp_path / "never")), 1.0)
-        assert not _alive(pid)  # killed, not left analysing for nobody
+        assert not _workers.alive(pid)  # killed, not left analysing for nobody
         after = bench.analyse(Document(text="The next article."), WAIT_S)
         assert after.stats["worker_pid"] != pid
     finally:

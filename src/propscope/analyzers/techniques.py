@@ -24,7 +24,7 @@ import numpy as np
 from propscope.document import Annotations, Document, TechniqueSpan, sort_spans
 from propscope.errors import AnalyzerError
 from propscope.models import technique_head as head
-from propscope.models.calibration import load_maps
+from propscope.models.calibration import calibration_inputs, load_maps
 from propscope.models.runtime import Tokens, WindowedEncoder
 from propscope.models.sentence_heads import SentenceHeads, pool_sentences
 
@@ -181,7 +181,7 @@ class TechniqueModel:
                 spans.append(TechniqueSpan(start, end, text, technique, p_span * float(row[k])))
                 continue
             span_map, technique_map = self.calibration
-            x = span_map.features(p_span, end - start, row)
+            x = calibration_inputs(p_span, end - start, row)
             spans.append(TechniqueSpan(
                 start, end, text, technique, span_map.probability(x), technique_map.probability(x)
             ))

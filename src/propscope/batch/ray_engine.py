@@ -36,6 +36,28 @@ class _Actor:
         }
 
 
+def import_ray(address: str | None) -> Any:
+    """The `ray` module, set up for a propscope job (batch or corpus alignment).
+
+    Imported here, not at module level: `--engine local` must not pay for (or need) Ray. Without
+    a cluster address the local Ray is kept to loopback. Auto-connect is off: after shutdown,
+    Ray Data's prefetch thread may still call into Ray and would silently start a fresh local
+    instance that outlives the job. Ray logs each dataset's plan at INFO; ours is the summary.
+    """
+    if address is None:
+        _loopback_only()
+    os.environ["RAY_ENABLE_AUTO_CONNECT"] = "0"
+    try:
+        import ray
+        from ray._private import auto_init_hook
+    except ImportError as exc:
+        raise UsageError(E_NO_RAY) from exc
+    auto_init_hook.enable_auto_connect = False
+    for name in ("ray", "ray.data"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return ray
+
+
 def run_ray(
     ids: Sequence[str],
     spec: JobSpec,
@@ -44,20 +66,7 @@ def run_ray(
     address: str | None = None,
 ) -> None:
     """Analyse `ids` on the Ray cluster at `address` (None: a local one started for this run)."""
-    if address is None:
-        _loopback_only()
-    # After shutdown, Ray Data's prefetch thread may still call into Ray; without this it would
-    # silently start a fresh local Ray instance (auto-connect) that outlives the job.
-    os.environ["RAY_ENABLE_AUTO_CONNECT"] = "0"
-    try:
-        import ray  # imported here: `--engine local` must not pay for (or need) Ray
-        from ray._private import auto_init_hook
-    except ImportError as exc:
-        raise UsageError(E_NO_RAY) from exc
-    auto_init_hook.enable_auto_connect = False
-
-    for name in ("ray", "ray.data"):  # Ray logs each dataset's plan at INFO: ours is the summary
-        logging.getLogger(name).setLevel(logging.WARNING)
+    ray = import_ray(address)
     ray.init(
         address=address,
         include_dashboard=False,

@@ -11,13 +11,11 @@ texts and returns its records; the driver stores them. Only ids and records trav
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from propscope.batch.ray_engine import E_NO_RAY, _loopback_only
+from propscope.batch.ray_engine import import_ray
 from propscope.corpus import verify
-from propscope.errors import UsageError
 from propscope.store import Store
 
 IN_FLIGHT_PER_WORKER = 2  # blocks queued per worker: keeps every worker busy, bounds driver memory
@@ -27,7 +25,7 @@ def align_on_ray(
     store: Store, blocks: Sequence[Sequence[verify.Pair]], hashes: verify.Hashes, engine: verify.Engine
 ) -> Iterator[list[tuple[str, verify.Record]]]:
     """Each block's `verify.align_block` result, run as Ray tasks, in the order they finish."""
-    ray = _connect(engine.address)
+    ray = import_ray(engine.address)
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(
@@ -51,20 +49,6 @@ def align_on_ray(
     finally:
         if started_here:
             ray.shutdown()
-
-
-def _connect(address: str | None) -> Any:
-    """The `ray` module, set up as `propscope batch --engine ray` does (loopback-only when local)."""
-    if address is None:
-        _loopback_only()
-    os.environ["RAY_ENABLE_AUTO_CONNECT"] = "0"
-    try:
-        import ray
-    except ImportError as exc:
-        raise UsageError(E_NO_RAY) from exc
-    for name in ("ray", "ray.data"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    return ray
 
 
 def _align_block(

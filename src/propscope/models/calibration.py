@@ -37,13 +37,6 @@ class Calibration:
     weights: tuple[float, ...]
     intercept: float
 
-    def features(self, raw_span: float, chars: int, technique_probs: np.ndarray) -> np.ndarray:
-        top = int(np.argmax(technique_probs))
-        onehot = np.zeros(len(self.labels))
-        onehot[top] = 1.0
-        head = [_logit(raw_span), float(np.log(max(chars, 1))), _logit(float(technique_probs[top]))]
-        return np.concatenate([np.array(head), onehot])
-
     def probability(self, features: np.ndarray) -> float:
         z = float(np.dot(self.weights, features)) + self.intercept
         return float(1.0 / (1.0 + np.exp(-z)))
@@ -63,6 +56,16 @@ class Calibration:
         if data.get("method") != "logistic" or len(weights) != 3 + len(labels):
             raise ValueError("calibration.json: a logistic map with 3 + one weight per label")
         return cls(labels, weights, float(data["intercept"]))
+
+
+def calibration_inputs(raw_span: float, chars: int, technique_probs: np.ndarray) -> np.ndarray:
+    """x for both maps: logit(mean P(inside)), log(length), logit(top TC probability), and the
+    top technique one-hot (in the order of the TC head's labels)."""
+    top = int(np.argmax(technique_probs))
+    onehot = np.zeros(len(technique_probs))
+    onehot[top] = 1.0
+    head = [_logit(raw_span), float(np.log(max(chars, 1))), _logit(float(technique_probs[top]))]
+    return np.concatenate([np.array(head), onehot])
 
 
 def _logit(p: float) -> float:

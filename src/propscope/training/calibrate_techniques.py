@@ -30,7 +30,12 @@ import numpy as np
 
 from propscope.analyzers.techniques import BATCH_DOCS, MODEL_DIR, TechniqueModel
 from propscope.eval.ptc import merge_spans, read_articles, read_si_labels, read_tc_labels
-from propscope.models.calibration import Calibration, expected_calibration_error, reliability
+from propscope.models.calibration import (
+    Calibration,
+    calibration_inputs,
+    expected_calibration_error,
+    reliability,
+)
 
 SEED = 2020
 REPEATS = 5  # deals of the articles into folds: one 5-fold ECE on ~130 spans a fold is noisy
@@ -71,7 +76,6 @@ def collect(model: TechniqueModel, ptc: Path) -> list[FoundSpan]:
     for row in read_tc_labels(ptc / "dev-task-TC.labels"):
         gold_tc.setdefault(row.article, []).append((row.start, row.end, row.technique))
     ids, found = sorted(texts), []
-    template = Calibration(tuple(model.labels), (), 0.0)  # its features(), nothing fitted
     for k in range(0, len(ids), BATCH_DOCS):
         chunk = ids[k : k + BATCH_DOCS]
         for article, enc in zip(chunk, model.encode([texts[a] for a in chunk], keep=False), strict=True):
@@ -85,7 +89,7 @@ def collect(model: TechniqueModel, ptc: Path) -> list[FoundSpan]:
                     t == named and _overlaps((start, end), (s, e))
                     for s, e, t in gold_tc.get(article, [])
                 )
-                x = template.features(raw, end - start, row)
+                x = calibration_inputs(raw, end - start, row)
                 found.append(FoundSpan(article, x, int(marked), int(right)))
     return found
 
