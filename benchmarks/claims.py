@@ -1,7 +1,9 @@
 """Check-worthiness (claims analyser): F1 of the Yes class on CheckThat! 2024 English.
 
 Scores dev and dev-test from ../shared/data/checkworthiness-ct24-en with the `claims` head on
-the technique encoder at its dev-tuned threshold (the test split is sealed). Times the scorer
+the technique encoder at its threshold (chosen by grouped cross-validation on train+dev; the
+head is fitted on train+dev, so the dev figure is in-sample and dev-test is the held-out one;
+the test split is sealed). Times the scorer
 alone on loose sentences (sentences/s, encoder included: nothing kept from an earlier pass) and
 the whole claims analyser (parse + scorer + attribution) on the specimen article, alone and
 after the technique analyser has encoded it (the pipeline's case).
@@ -27,6 +29,7 @@ from propscope.analyzers.claims import ClaimsAnalyzer
 from propscope.analyzers.techniques import TechniqueAnalyzer
 from propscope.document import Document
 from propscope.eval.checkworthy import evaluate, read_tsv
+from propscope.models.calibration import expected_calibration_error, reliability
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "claims.json"
@@ -79,7 +82,18 @@ def main() -> int:
         "published_best": PUBLISHED_BEST_TEST_2024,
     }
     for split, name in SPLITS.items():
-        report[split], _ = evaluate(folder / name)
+        report[split], scores, _ = evaluate(folder / name)
+        gold = [int(bool(r.label)) for r in read_tsv(folder / name)]
+        report[f"{split}_calibration"] = {
+            "ece": round(expected_calibration_error(scores, gold), 4),
+            "reliability": [
+                {k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}
+                for row in reliability(scores, gold)
+                if row["n"]
+            ],
+        }
+    report["dev_note"] = "in-sample: dev is part of the head's training data (held out: dev-test)"
+    report["protocol"] = "benchmarks/results/claims-protocol.json"
     texts = [r.text for r in read_tsv(folder / SPLITS["dev"])]
     report["loose_sentences_per_s_encoder_included"] = model_speed(texts)
     specimen = args.shared / "examples" / "neo-kazakhstan-2022.txt"

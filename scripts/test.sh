@@ -8,6 +8,11 @@ echo "== installing propscope with its test and training extras"
 # torch==2.13.0 first and pinned: a looser spec makes pip fetch a multi-GB CUDA build.
 python3 -m pip install --quiet --disable-pip-version-check torch==2.13.0
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test,train]'
+# Label Studio's own library checks our tasks and config (tests/test_annotation_formats.py).
+# --no-deps: its requirements pin opencv-python-headless, which holds numpy below 2.3 and
+# changes numpy's typing under mypy; the test extra carries the few modules its
+# label_interface really imports.
+python3 -m pip install --quiet --disable-pip-version-check --no-deps label-studio-sdk==2.1.2
 
 echo "== installing Chromium (Debian's package) for the browser tests"
 if ! command -v chromium >/dev/null 2>&1; then

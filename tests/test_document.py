@@ -117,8 +117,12 @@ def test_result_json_has_contract_keys() -> None:
         data["document"]
     )
     assert set(data["techniques"][0]) == {"start", "end", "text", "technique", "score"}
-    assert set(data["claims"][0]) == {"start", "end", "text", "score", "quote", "speaker", "verb"}
-    assert set(data["entities"][0]) == {"actor", "label", "mentions", "roles", "role", "techniques"}
+    claim_keys = {"start", "end", "text", "score", "quote", "speaker", "verb", "speaker_actor"}
+    assert set(data["claims"][0]) == claim_keys
+    assert set(data["entities"][0]) == {
+        "actor", "label", "mentions", "roles", "role", "techniques",
+        "main_role", "fine_roles", "role_scores", "mention_roles",
+    }
     assert set(data["narratives"][0]) == {"id", "title", "score", "evidence"}
 
 

@@ -46,7 +46,9 @@ def _strip_technique_scores(found: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_the_bundled_example_comes_out_as_before_the_change() -> None:
-    """Recorded on the code before the D6 change: spans, claims, actors and narratives."""
+    """Recorded on the code before the D6 change (spans, claims, actors, narratives), and
+    re-recorded when the analysers themselves changed (release 2: claims head, attribution,
+    framing, catalogue abstention, Task 10 labels, assessment)."""
     text = EXAMPLE.read_text(encoding="utf-8")
     result = next(Pipeline.from_names().pipe([Document(text=text, language="en")]))
     found = _strip_technique_scores(json.loads(json.dumps(result.annotations.to_json())))

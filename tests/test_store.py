@@ -291,11 +291,17 @@ def test_annotations_without_analyzer_are_refused(db: Store) -> None:
     [
         (
             None,
-            {"stats.v1": ["stats"], "mixed": ["claims", "entities", "narratives", "techniques"]},
+            {
+                "stats.v1": ["stats"],
+                "mixed": ["claims", "entities", "narrative_labels", "narratives", "techniques"],
+            },
         ),
         (
             {"mixed": ["techniques"], "stats.v1": ["stats", "claims"]},
-            {"stats.v1": ["claims", "stats"], "mixed": ["entities", "narratives", "techniques"]},
+            {
+                "stats.v1": ["claims", "stats"],
+                "mixed": ["entities", "narrative_labels", "narratives", "techniques"],
+            },
         ),
     ],
 )

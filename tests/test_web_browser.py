@@ -13,6 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +48,10 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real uvicorn on a free loopback port, in a thread, with the fake analyser."""
-    app = make_app(tmp_path_factory.mktemp("browser"))
+@contextmanager
+def live_server(app: Any) -> Iterator[str]:
+    """A real uvicorn serving `app` on a free loopback port, in a thread; closes the app's
+    workbench when done."""
     port = _free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     live = uvicorn.Server(config)
@@ -60,10 +61,19 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     while not live.started and time.monotonic() < deadline:
         time.sleep(0.05)
     assert live.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    live.should_exit = True
-    thread.join(timeout=10)
-    app.state.bench.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        live.should_exit = True
+        thread.join(timeout=10)
+        app.state.bench.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The workbench with the fake analyser, live."""
+    with live_server(make_app(tmp_path_factory.mktemp("browser"))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,15 @@ E_OUTPUT = UsageError.E_OUTPUT
 
 IntCheck = Callable[[typer.CallbackParam, int | None], int | None]
 
+# `--profile` of analyze, serve, batch and eval (issue 14); profiles.py checks the name (E411)
+# and that it is installed (E412), both exit code 2.
+PROFILE_HELP = "Model profile: accurate | fast (default: {default})."
+INTERACTIVE_DEFAULT_HELP = "accurate where installed, else fast"
+MODEL_HELP = (
+    "A model folder made by `propscope train techniques`, instead of the profile's bundled model "
+    "(default: $PROPSCOPE_TECHNIQUES_MODEL, else the profile's)."
+)
+
 
 def _option(param: typer.CallbackParam) -> str:
     return param.opts[0] if param.opts else str(param.name)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
-from propscope import ingest
+from propscope import ingest, profiles
 from propscope.config import IngestOptions
 from propscope.document import Document, Result
 from propscope.errors import PropscopeError, StoreError
@@ -35,19 +35,30 @@ def load(source: str | Path, options: IngestOptions | None = None) -> Document:
     return ingest.load(str(source), options or IngestOptions())
 
 
-def analyze(source: Source, analyzers: Sequence[str] | None = None) -> Result:
+def analyze(
+    source: Source,
+    analyzers: Sequence[str] | None = None,
+    profile: str | None = None,
+    model: str | Path | None = None,
+) -> Result:
     """Analyse one article.
 
     Args:
         source: a `Document`, or a path/URL/"-" that `load` reads. For raw text, pass
             `Document(text=...)`.
         analyzers: analyser names in order; `None` runs the default pipeline.
+        profile: "accurate" or "fast" (default: accurate where installed, else fast). An
+            unknown profile raises `UsageError` E411, one not installed E412.
+        model: a folder made by `propscope train techniques`, instead of the profile's model.
 
     Returns:
-        The `Result`: the document and every annotation layer.
+        The `Result`: the document and every annotation layer; its analyser versions name the
+        profile (`techniques-…+fast`).
     """
+    folder = Path(model) if model is not None else None
+    pipeline = Pipeline.from_names(analyzers, profile, folder, profiles.interactive_default())
     document = source if isinstance(source, Document) else load(source)
-    return Pipeline.from_names(analyzers).analyze_batch([document])[0]
+    return pipeline.analyze_batch([document])[0]
 
 
 @dataclass(frozen=True)

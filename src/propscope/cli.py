@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,16 +25,28 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from propscope import registry, render
-from propscope._cli_options import E_RANGE, int_range, relative_glob, writable_file
+from propscope import profiles, registry, render
+from propscope._cli_options import (
+    E_RANGE,
+    INTERACTIVE_DEFAULT_HELP,
+    MODEL_HELP,
+    PROFILE_HELP,
+    fraction,
+    int_range,
+    relative_glob,
+    writable_file,
+)
 from propscope._terminal import console, json_safe, labelled, line, printable
+from propscope.annotation import formats
+from propscope.annotation.commands import agreement_command, import_command
 from propscope.api import Failure, RunReport, run
 from propscope.config import FieldMap, IngestOptions
 from propscope.corpus.commands import batch_command, corpus_app, outlets_command
 from propscope.document import Result
-from propscope.errors import PropscopeError, UsageError
+from propscope.errors import AnnotationError, PropscopeError, UsageError
 from propscope.pipeline import DEFAULT_BATCH_SIZE, Pipeline
 from propscope.store import Store
+from propscope.store.store import EXPORT_PAGE
 from propscope.web.commands import serve_command, tokens_app
 
 app = typer.Typer(
@@ -252,6 +264,10 @@ def analyze(
     allow_link_local_urls: AllowLinkLocalUrls = False,
     fetch_deadline: FetchDeadlineSeconds = IngestOptions.fetch_deadline,
     fetch_feed_links: FetchFeedLinks = False,
+    profile: Annotated[
+        str | None, typer.Option(help=PROFILE_HELP.format(default=INTERACTIVE_DEFAULT_HELP))
+    ] = None,
+    model: Annotated[Path | None, typer.Option(help=MODEL_HELP)] = None,
 ) -> None:
     """Analyse articles and print what they do, with evidence."""
     if fmt not in render.FORMATS:
@@ -259,7 +275,7 @@ def analyze(
     options = _ingest_options(ctx.params)
     names = [n.strip() for n in analyzers.split(",") if n.strip()] if analyzers else None
     try:
-        pipeline = Pipeline.from_names(names)
+        pipeline = Pipeline.from_names(names, profile, model, profiles.interactive_default())
     except PropscopeError as exc:
         raise _fail(exc, code=2) from exc
     store = None if no_store else _open_store(db)
@@ -345,31 +361,106 @@ def show(
         render.print_text([result], out)
 
 
+EXPORT_HELP = " | ".join((*render.EXPORT_FORMATS, *formats.EXPORTERS))
+
+
 @app.command()
 def export(
-    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl | semeval | csv")] = "jsonl",
+    fmt: Annotated[str, typer.Option("--format", "-f", help=EXPORT_HELP)] = "jsonl",
     db: DbOption = None,
     output: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write here instead of stdout.", callback=writable_file)
     ] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="At most this many documents (default: all).", callback=int_range(1))
+    ] = None,
+    offset: Annotated[int, typer.Option(help="Skip this many.", callback=int_range(0))] = 0,
+    outlet: Annotated[str | None, typer.Option(help="Only this outlet.")] = None,
+    query: Annotated[
+        str | None, typer.Option("--query", "-q", help="Only documents whose title or text contains this.")
+    ] = None,
 ) -> None:
-    """Export every stored document with its analyses."""
-    if fmt not in render.EXPORT_FORMATS:
-        raise typer.BadParameter(f"--format must be one of {', '.join(render.EXPORT_FORMATS)}")
+    """Export stored documents with their analyses: all of them by id, or, with a filter, the
+    ones `propscope list` shows with the same filters, newest first.
+
+    labelstudio, doccano, inception and displacy write the model's spans for review in those
+    tools (docs/annotation.md); labelstudio also writes its labelling config beside --out.
+    """
+    if fmt not in (*render.EXPORT_FORMATS, *formats.EXPORTERS):
+        raise typer.BadParameter(f"--format must be one of {EXPORT_HELP.replace(' |', ',')}")
+    if fmt in formats.BINARY and output is None:
+        raise typer.BadParameter(AnnotationError.E_NEEDS_OUT.format(name=fmt, kind=formats.BINARY[fmt]))
     store = _open_store(db)
+    results = _export_results(store, limit, offset, outlet, query)
+    try:
+        data = _export_bytes(fmt, results)
+    except PropscopeError as exc:
+        raise _fail(exc) from exc
+    if output is None:
+        _write(data.decode("utf-8"))
+        if fmt == "labelstudio":
+            err.print("The labelling config is written beside the tasks when you give --out FILE.")
+        return
+    output.write_bytes(data)
+    for path, content in formats.sidecars(fmt, output).items():
+        path.write_bytes(content)
+        err.print(line(f"wrote {path}"))
+
+
+def _export_bytes(fmt: str, results: Iterable[Result]) -> bytes:
+    if fmt in formats.EXPORTERS:
+        return formats.EXPORTERS[fmt](results)
     writer = {"jsonl": render.to_jsonl, "semeval": render.to_semeval, "csv": render.to_csv}[fmt]
-    text = writer(store.iter_results())
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        _write(text)
+    return writer(results).encode("utf-8")
+
+
+def _export_results(
+    store: Store, limit: int | None, offset: int, outlet: str | None, query: str | None
+) -> Iterator[Result]:
+    """Every stored result by id; with a filter, the documents `list` pages through, in its order."""
+    if limit is None and not offset and outlet is None and not query:
+        yield from store.iter_results()
+        return
+    done = 0
+    while limit is None or done < limit:
+        page = EXPORT_PAGE if limit is None else min(EXPORT_PAGE, limit - done)
+        rows = store.list(limit=page, offset=offset + done, outlet=outlet, query=query)
+        yield from (store.get(row.id) for row in rows)
+        done += len(rows)
+        if len(rows) < page:
+            return
 
 
 @train_app.command("techniques")
 def train_techniques(
-    data: Annotated[Path, typer.Option(help="PTC folder: train-articles/, train-task2-TC.labels, dev …")],
     output: Annotated[Path, typer.Option("--out", help="Folder for the trained model.")],
-    epochs: Annotated[int, typer.Option(help="Passes over the training windows.", callback=int_range(1))] = 2,
+    data: Annotated[
+        Path | None, typer.Option(help="PTC folder: train-articles/, train-task2-TC.labels, dev …")
+    ] = None,
+    from_store: Annotated[
+        bool,
+        typer.Option(help="Fine-tune the profile's shipped model on the store's human layers instead."),
+    ] = False,
+    db: DbOption = None,
+    annotator: Annotated[
+        str | None, typer.Option(help="With --from-store: only this annotator's reviews.")
+    ] = None,
+    also_ptc: Annotated[
+        Path | None, typer.Option(help="With --from-store: also train on this PTC folder's train split.")
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option(help="With --from-store: the profile to start from (default: fast).")
+    ] = None,
+    holdout: Annotated[
+        float,
+        typer.Option(help="With --from-store: share of reviewed documents held out to score on.",
+                     callback=fraction),
+    ] = 0.25,
+    epochs: Annotated[
+        int | None,
+        typer.Option(help="Passes over the training windows (default 2; 3 with --from-store).",
+                     callback=int_range(1)),
+    ] = None,
     max_articles: Annotated[
         int | None, typer.Option(help="Use only this many articles (smoke runs).", callback=int_range(1))
     ] = None,
@@ -378,13 +469,35 @@ def train_techniques(
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.", callback=int_range(0, SEED_MAX))] = 13,
 ) -> None:
-    """Fine-tune the technique model (SI + TC heads on one encoder) and export it to ONNX."""
+    """Fine-tune the technique model (SI + TC heads on one encoder) and export it to ONNX.
+
+    With --from-store: start from the profile's shipped model, train on the human layers in the
+    store (plus --also-ptc), hold out --holdout of the reviewed documents and print SI/TC F1 of
+    the shipped and the new model on them. Without: train from the base encoder on --data.
+    """
     try:
+        from propscope.training import from_store as retrain
         from propscope.training.techniques import train_command
     except ImportError as exc:
         message = f"E401 training needs the train extra: pip install '.[train]' ({exc})"
         raise _fail(UsageError(message), 2) from exc
-    train_command(data, output, epochs, max_articles, max_steps, seed)
+    if not from_store:
+        if data is None:
+            raise typer.BadParameter("give --data PTC_FOLDER, or --from-store --db URL")
+        train_command(data, output, epochs or 2, max_articles, max_steps, seed)
+        return
+    options = retrain.FromStoreOptions(
+        profile=profile, annotator=annotator, also_ptc=also_ptc, holdout=holdout,
+        epochs=epochs or retrain.EPOCHS, max_steps=max_steps, seed=seed,
+    )
+    try:
+        _model_dir(profile, None)  # E411/E412 (exit 2) before the store is opened
+        report = retrain.train_from_store(_open_store(db), output, options)
+    except PropscopeError as exc:
+        raise _fail(exc) from exc
+    for row in retrain.format_report(report).splitlines():
+        err.print(line(row))
+    err.print(line(f"model written to {output}: use --model {output}"))
 
 
 @eval_app.command("ptc")
@@ -394,19 +507,25 @@ def eval_ptc(
     tc_labels: Annotated[Path, typer.Option(help="TC gold: article_id<TAB>technique<TAB>start<TAB>end.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     predictions_out: Annotated[Path | None, typer.Option(help="Write si-/tc-predictions.txt here.")] = None,
-    model: Annotated[
-        Path | None,
-        typer.Option(help="Model folder (from `propscope train techniques`); default: bundled."),
-    ] = None,
+    model: Annotated[Path | None, typer.Option(help=MODEL_HELP)] = None,
+    profile: Annotated[str | None, typer.Option(help=PROFILE_HELP.format(default="fast"))] = None,
 ) -> None:
     """Score the technique model on a PTC-format split (SemEval-2020 Task 11 metrics).
 
     Scores the model the `techniques` analyser would use: --model, else
-    $PROPSCOPE_TECHNIQUES_MODEL, else the bundled one.
+    $PROPSCOPE_TECHNIQUES_MODEL, else the profile's bundled one.
     """
     from propscope.eval.ptc import eval_ptc_command
 
-    eval_ptc_command(articles, si_labels, tc_labels, as_json, predictions_out, model)
+    eval_ptc_command(articles, si_labels, tc_labels, as_json, predictions_out, _model_dir(profile, model))
+
+
+def _model_dir(profile: str | None, model: Path | None) -> Path:
+    """The model folder of `--profile`/`--model` (profiles.model_dir); refusals exit 2."""
+    try:
+        return profiles.model_dir(profile, model)
+    except PropscopeError as exc:
+        raise _fail(exc, 2) from exc
 
 
 @eval_app.command("checkworthy")
@@ -414,13 +533,86 @@ def eval_checkworthy(
     tsv: Annotated[Path, typer.Option(help="CheckThat! file: Sentence_id<TAB>Text<TAB>class_label.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     predictions_out: Annotated[
-        Path | None, typer.Option(help="Write Sentence_id<TAB>Yes|No lines here.")
+        Path | None,
+        typer.Option(help="Write one line per sentence here: Sentence_id<TAB>Yes|No<TAB>score."),
     ] = None,
+    profile: Annotated[str | None, typer.Option(help=PROFILE_HELP.format(default="fast"))] = None,
+    model: Annotated[Path | None, typer.Option(help=MODEL_HELP)] = None,
 ) -> None:
     """Score the `claims` analyser's check-worthiness head: F1 of the positive class."""
     from propscope.eval.checkworthy import eval_checkworthy_command
 
-    _write(eval_checkworthy_command(tsv, as_json, predictions_out) + "\n")
+    folder = _model_dir(profile, model)
+    _write(eval_checkworthy_command(tsv, as_json, predictions_out, folder) + "\n")
+
+
+@eval_app.command("framing")
+def eval_framing(
+    documents: Annotated[Path, typer.Option(help="Folder of the Task 10 subtask-1 articles.")],
+    mentions: Annotated[Path, typer.Option(help="article_id<TAB>mention<TAB>start<TAB>end (end inclusive).")],
+    predictions_out: Annotated[Path, typer.Option(help="Write one subtask-1 prediction line per mention.")],
+    profile: Annotated[str | None, typer.Option(help=PROFILE_HELP.format(default="fast"))] = None,
+    gold: Annotated[Path | None, typer.Option(help="Subtask-1 gold of those mentions: print scores.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Frame SemEval-2025 Task 10 entity mentions (main and fine roles); with --gold, print
+    exact match ratio, fine-role micro-F1, main-role accuracy and macro-F1."""
+    from propscope.eval.framing import eval_framing_command
+
+    folder = _model_dir(profile, None)
+    try:
+        report = eval_framing_command(documents, mentions, predictions_out, folder, gold, as_json)
+    except PropscopeError as exc:
+        raise _fail(exc, 2) from exc
+    _write(report + "\n")
+
+
+@eval_app.command("narrative-taxonomy")
+def eval_narrative_taxonomy(
+    documents: Annotated[Path, typer.Option(help="Folder of Task 10 subtask-2 articles (<article_id>.txt).")],
+    predictions_out: Annotated[
+        Path, typer.Option(help="Write article_id<TAB>narratives<TAB>subnarratives lines here.")
+    ],
+    profile: Annotated[str | None, typer.Option(help=PROFILE_HELP.format(default="fast"))] = None,
+    gold: Annotated[
+        Path | None, typer.Option(help="Subtask-2 gold of the same articles: print the scores.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Classify SemEval-2025 Task 10 articles into its narratives and subnarratives; with
+    --gold, print samples-F1 on narratives (coarse) and subnarratives (fine). Lines are sorted
+    by article id, or in the gold file's order with --gold."""
+    from propscope.eval.narrative_taxonomy import eval_narrative_taxonomy_command
+
+    folder = _model_dir(profile, None)
+    try:
+        report = eval_narrative_taxonomy_command(documents, predictions_out, folder, gold, as_json)
+    except PropscopeError as exc:
+        raise _fail(exc, 2) from exc
+    _write(report + "\n")
+
+
+@eval_app.command("narratives")
+def eval_narratives(
+    shared: Annotated[
+        Path | None, typer.Option(help="The shared folder holding data/euvsdisinfo (default ../shared).")
+    ] = None,
+    data: Annotated[Path | None, typer.Option(help="The euvsdisinfo folder, or its cases CSV.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    analyzer: Annotated[
+        str, typer.Option(help="narratives | narratives_minilm | narratives_shared")
+    ] = "narratives",
+) -> None:
+    """Score a narrative catalogue matcher on EUvsDisinfo's held-out cases: top-1/top-3, abstention, ECE."""
+    from propscope.eval.narratives import eval_narratives_command
+
+    try:
+        report = eval_narratives_command(shared, data, as_json, analyzer)
+    except UsageError as exc:
+        raise _fail(exc, 2) from exc
+    except PropscopeError as exc:
+        raise _fail(exc) from exc
+    _write(report + "\n")
 
 
 @narratives_app.command("discover")
@@ -459,6 +651,8 @@ app.add_typer(narratives_app, name="narratives")
 app.command("serve")(serve_command)
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(train_app, name="train")
+app.command("import")(import_command)
+eval_app.command("agreement")(agreement_command)
 app.add_typer(eval_app, name="eval")
 
 

@@ -206,6 +206,7 @@ class Claim:
     quote: bool = False
     speaker: Span | None = None
     verb: str | None = None
+    speaker_actor: str | None = None  # the entities analyser's canonical actor for the speaker
 
     def to_json(self) -> JSON:
         return {
@@ -216,6 +217,7 @@ class Claim:
             "quote": self.quote,
             "speaker": self.speaker.to_json() if self.speaker else None,
             "verb": self.verb,
+            "speaker_actor": self.speaker_actor,
         }
 
     @classmethod
@@ -229,6 +231,7 @@ class Claim:
             bool(data.get("quote", False)),
             Span.from_json(speaker) if speaker else None,
             data.get("verb"),
+            data.get("speaker_actor"),
         )
 
 
@@ -242,11 +245,16 @@ def _by_count(counts: Mapping[str, int]) -> dict[str, int]:
 
 @dataclass(frozen=True, slots=True)
 class Entity:
-    """An actor: a canonical name, its mentions, how often it is cast in each role.
+    """An actor: a canonical name, its mentions, how the article frames it, techniques near it.
 
-    `techniques` maps a technique name to its spans on or near any of the mentions (the nearness
-    rule of blame, applied to every technique), each span counted once: what language surrounds
-    the actor.
+    `main_role` (Protagonist / Antagonist / Innocent), `fine_roles` (1-3 of the 22 SemEval-2025
+    Task 10 roles under it) and `role_scores` (every role name -> calibrated probability, the
+    mean over the mentions) come from the framing head; `mention_roles` holds each mention's
+    own frame, in `mentions` order. `role` is a derived, coarser view (blamed / authority /
+    neutral: analyzers/entities.py says how) and `roles` counts the sentences whose grammar
+    cites the actor as a source or casts blame on it (the parse rules). `techniques` maps a
+    technique name to its spans on or near any of the mentions, each span counted once. Results
+    stored before framing existed read back with empty framing fields.
     """
 
     actor: str
@@ -255,10 +263,17 @@ class Entity:
     roles: Mapping[str, int] = field(default_factory=dict)
     role: str = "neutral"
     techniques: Mapping[str, int] = field(default_factory=dict)
+    main_role: str = ""
+    fine_roles: tuple[str, ...] = ()
+    role_scores: Mapping[str, float] = field(default_factory=dict)
+    mention_roles: tuple[Mapping[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roles", {r: int(self.roles.get(r, 0)) for r in ROLES})
         object.__setattr__(self, "techniques", _by_count(self.techniques))
+        object.__setattr__(self, "fine_roles", tuple(self.fine_roles))
+        object.__setattr__(self, "role_scores", {str(k): float(v) for k, v in self.role_scores.items()})
+        object.__setattr__(self, "mention_roles", tuple(dict(m) for m in self.mention_roles))
 
     def to_json(self) -> JSON:
         return {
@@ -268,11 +283,15 @@ class Entity:
             "roles": dict(self.roles),
             "role": self.role,
             "techniques": dict(self.techniques),
+            "main_role": self.main_role,
+            "fine_roles": list(self.fine_roles),
+            "role_scores": dict(self.role_scores),
+            "mention_roles": [dict(m) for m in self.mention_roles],
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Entity:
-        """Results stored before `techniques` existed read back with none."""
+        """Results stored before `techniques` or the framing fields existed read back without."""
         return cls(
             str(data["actor"]),
             str(data["label"]),
@@ -280,6 +299,10 @@ class Entity:
             dict(data.get("roles") or {}),
             str(data.get("role", "neutral")),
             dict(data.get("techniques") or {}),
+            str(data.get("main_role") or ""),
+            tuple(data.get("fine_roles") or ()),
+            dict(data.get("role_scores") or {}),
+            tuple(data.get("mention_roles") or ()),
         )
 
 
@@ -327,7 +350,43 @@ class Narrative:
         )
 
 
-LAYERS = ("techniques", "claims", "entities", "narratives", "stats")
+@dataclass(frozen=True, slots=True)
+class NarrativeLabel:
+    """A SemEval-2025 Task 10 label the article carries: a narrative and one subnarrative under
+    it (`X: Other` when none of its listed ones), or `Other`/`Other` for an article with none.
+
+    `score` is the calibrated probability of the subnarrative (of `Other` for the `Other` row),
+    `narrative_score` that of the narrative; `evidence` holds the sentences that carry it.
+    """
+
+    narrative: str
+    subnarrative: str
+    score: float
+    narrative_score: float
+    evidence: tuple[Evidence, ...] = ()
+
+    def to_json(self) -> JSON:
+        return {
+            "narrative": self.narrative,
+            "subnarrative": self.subnarrative,
+            "score": round(self.score, 4),
+            "narrative_score": round(self.narrative_score, 4),
+            "evidence": [e.to_json() for e in self.evidence],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> NarrativeLabel:
+        score = float(data["score"])
+        return cls(
+            str(data["narrative"]),
+            str(data["subnarrative"]),
+            score,
+            float(data.get("narrative_score", score)),
+            tuple(Evidence.from_json(e) for e in data.get("evidence", [])),
+        )
+
+
+LAYERS = ("techniques", "claims", "entities", "narratives", "narrative_labels", "stats")
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,6 +398,9 @@ class Annotations:
     entities: tuple[Entity, ...] = ()
     narratives: tuple[Narrative, ...] = ()
     stats: Mapping[str, Any] = field(default_factory=dict)
+    narrative_labels: tuple[NarrativeLabel, ...] = ()
+    # The techniques analyser's article-level view: models/assessment.py.
+    assessment: Mapping[str, Any] = field(default_factory=dict)
 
     def merge(self, other: Annotations) -> Annotations:
         return Annotations(
@@ -347,6 +409,8 @@ class Annotations:
             entities=self.entities + other.entities,
             narratives=self.narratives + other.narratives,
             stats={**self.stats, **other.stats},
+            narrative_labels=self.narrative_labels + other.narrative_labels,
+            assessment={**self.assessment, **other.assessment},
         )
 
     def check(self, text: str) -> None:
@@ -362,7 +426,9 @@ class Annotations:
             "claims": [c.to_json() for c in self.claims],
             "entities": [e.to_json() for e in self.entities],
             "narratives": [n.to_json() for n in self.narratives],
+            "narrative_labels": [n.to_json() for n in self.narrative_labels],
             "stats": dict(self.stats),
+            "assessment": dict(self.assessment),
         }
 
     @classmethod
@@ -373,6 +439,8 @@ class Annotations:
             entities=tuple(Entity.from_json(e) for e in data.get("entities", [])),
             narratives=tuple(Narrative.from_json(n) for n in data.get("narratives", [])),
             stats=dict(data.get("stats") or {}),
+            narrative_labels=tuple(NarrativeLabel.from_json(n) for n in data.get("narrative_labels", [])),
+            assessment=dict(data.get("assessment") or {}),
         )
 
 
@@ -386,6 +454,8 @@ def _all_spans(annotations: Annotations) -> Iterable[Span | TechniqueSpan | Clai
         yield from entity.mentions
     for narrative in annotations.narratives:
         yield from narrative.evidence
+    for label in annotations.narrative_labels:
+        yield from label.evidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -413,8 +483,16 @@ class Result:
         return self.annotations.narratives
 
     @property
+    def narrative_labels(self) -> tuple[NarrativeLabel, ...]:
+        return self.annotations.narrative_labels
+
+    @property
     def stats(self) -> Mapping[str, Any]:
         return self.annotations.stats
+
+    @property
+    def assessment(self) -> Mapping[str, Any]:
+        return self.annotations.assessment
 
     def to_json(self) -> JSON:
         """The `propscope/1` object printed by `propscope analyze --format json`."""

@@ -222,8 +222,189 @@ class UsageError(PropscopeError):
     )
     E_RANGE = "E405 {option} must be {bound} (got {value})."
     E_OUTPUT = "E406 cannot write {option} {path} ({reason}). Give a file in an existing, writable folder."
+    # Profiles (issue 14): E411-E414.
+    E_PROFILE = "E411 unknown profile {name!r}: use one of {profiles}."
+    E_PROFILE_MISSING = (
+        "E412 profile {name!r} is not installed: its model folder {path} is missing. {hint}"
+    )
+    E_PROFILE_MODEL = (
+        "E413 the model folder {path} was trained for profile {trained!r}, not {name!r}: pass "
+        "--profile {trained}, or a folder trained for {name!r}."
+    )
+    E_MODEL_FOLDER = (
+        "E414 {source} {path} is not a technique model folder ({missing} missing). Give a "
+        "folder written by `propscope train techniques --out DIR`."
+    )
+    # Task 10 entity framing, `propscope eval framing` (issue 16): E420-E424.
+    E_TASK10_ROW = (
+        "E420 {path}:{line}: {reason}. A mentions row is article_id<TAB>mention<TAB>start<TAB>end "
+        "(end inclusive); a gold row adds main_role<TAB>fine_role[<TAB>fine_role...]."
+    )
+    E_TASK10_ARTICLE = (
+        "E421 {path}:{line}: article {article!r} has no file in {documents}. "
+        "Give the folder of the subtask-1 documents."
+    )
+    E_TASK10_OFFSETS = (
+        "E422 {path}:{line}: offsets {start}-{end} fall outside article {article!r} "
+        "({length} characters). Offsets count every character, \\r included (read with newline='')."
+    )
+    E_TASK10_ROLE = (
+        "E423 {path}:{line}: {reason}. Main roles: Protagonist, Antagonist, Innocent; each fine "
+        "role must be one of the 22 (taxonomy/subtask1_roles.tsv)."
+    )
+    E_TASK10_KEYS = (
+        "E424 {path}: the gold file does not hold the same mentions as the mentions file "
+        "({reason}). Score against the gold of the same split."
+    )
+    # Narrative taxonomy evaluation (issue 16): E425-E429.
+    E_NARR_GOLD_FIELDS = (
+        "E425 {where}: expected 3 tab-separated fields (article_id<TAB>narratives<TAB>subnarratives), "
+        "found {found}."
+    )
+    E_NARR_GOLD_DUPLICATE = "E426 {where}: article {id!r} is listed twice (first on line {first})."
+    E_NARR_GOLD_EMPTY = (
+        "E427 {where}: article {id!r} has an empty narrative or subnarrative list; an article with "
+        "no narrative is written Other<TAB>Other."
+    )
+    E_NARR_NO_ARTICLES = (
+        "E428 --documents {path}: no <article_id>.txt file found there. Give a folder of Task 10 articles."
+    )
+    E_NARR_GOLD_IDS = (
+        "E429 {gold} and {other} hold different articles: {missing} only in the first, {extra} only "
+        "in the second (e.g. {example!r}). Score the articles the gold file lists."
+    )
+    # Narrative catalogue matcher and `eval narratives` (issue 16): E430-E434.
+    E_NARRATIVE_LAYER = (
+        "E430 the narrative matcher's scoring layer is missing at {path}. Reinstall propscope or "
+        "refit it: python -m propscope.training.narrative_matcher --data ../shared/data/euvsdisinfo."
+    )
+    E_NARRATIVE_CATALOGUE = (
+        "E431 the narrative catalogue and its scoring layer disagree on {ids}: refit the layer "
+        "(python -m propscope.training.narrative_matcher) after adding or removing a narrative."
+    )
+    E_NARRATIVE_DATA = "E432 give either --shared or --data, not both ({shared} and {data})."
+    E_NARRATIVE_ANALYZER = "E433 eval narratives scores {analyzers}, not {name!r}."
+    E_NARRATIVE_EMPTY = "E434 {path}: no EUvsDisinfo case with a summary in the {part} part."
     # Corpus reuse (issue 15): E520-E529.
     E_ENGINE = "E520 unknown alignment engine {engine!r}: use one of {engines}."
+
+
+class AnnotationError(PropscopeError):
+    """An annotation tool's file that cannot be read or matched (issue 18): E700-E739.
+
+    E700-E714: reading and writing the tools' formats; E715-E729: matching a review to the
+    stored documents and keeping it as a human layer; E730-E739: retraining on reviews.
+    """
+
+    code = "E700"
+
+    def __init__(self, message: str, source: str = "") -> None:
+        super().__init__(message)
+        self.source = source  # file:record of a bad record an importer yields ("" otherwise)
+    # Reading and writing the tools' formats (src/propscope/annotation/): E700-E714.
+    E_UNREADABLE = "E700 cannot read {path} as a {tool} export ({reason}). {hint}"
+    E_RECORD = "E701 {source}: {reason}. {hint}"
+    E_FORMAT = "E702 unknown annotation format {name!r}: use one of {formats}."
+    E_OFFSETS = (
+        "E703 {source}: span {start}-{end} ({label}) says it covers {quoted!r}, but the text there "
+        "is {found!r} (in code points and in UTF-16 units). The offsets do not fit the text; the "
+        "record was not imported."
+    )
+    E_RANGE = (
+        "E704 {source}: span {start}-{end} ({label}) is outside the text ({length} characters); "
+        "offsets are end-exclusive character offsets."
+    )
+    E_LABEL = "E705 {source}: {label!r} is not a {layer} label. {layer} labels: {labels}."
+    E_LAYER = (
+        "E706 {source}: {name!r} is not a propscope layer; use {layers} (the names in the "
+        "labelling config or type system propscope exported)."
+    )
+    E_NO_TEXT = "E707 {source}: the record has no text ({field} is missing or not a string)."
+    E_TYPE_SYSTEM = (
+        "E708 {source}: no TypeSystem.xml beside it or above it in the export. Export from "
+        "INCEpTION in the UIMA CAS XMI format, which writes the type system with the XMI."
+    )
+    E_XML_TEXT = (
+        "E709 document {document} holds {char} at character {position}, which XML 1.0 cannot "
+        "carry, so it cannot be exported for INCEpTION. Use --format labelstudio or doccano for it."
+    )
+    E_NEEDS_OUT = "E710 --format {name} writes a {kind}: give --out FILE."
+    E_ZIP_ENTRY = (
+        "E711 {path}: zip entry {entry!r} unpacks to more than {limit:,} bytes; an export file "
+        "that large is refused (it may be a zip bomb). Export fewer documents per file."
+    )
+    E_ZIP_TOTAL = (
+        "E712 {path}: the zip unpacks to more than {limit:,} bytes in all (at entry {entry!r}); "
+        "refused (it may be a zip bomb). Export fewer documents per file."
+    )
+    E_ZIP_ENTRIES = (
+        "E713 {path}: the zip holds more than {limit:,} entries (at {entry!r}); refused. Export "
+        "fewer documents per file."
+    )
+    E_AMBIGUOUS_UNITS = (
+        "E703 {source}: span {start}-{end} ({label}) fits the text both as code points ({cp!r}) "
+        "and as UTF-16 units ({utf16!r}), and the record's other spans do not settle which the "
+        "tool meant; the record was not imported rather than guessed."
+    )
+    # Matching a review to the stored documents and keeping it as a human layer: E715-E729.
+    E_UNKNOWN_DOCUMENT = (
+        "E715 {source}: no stored document matches this record ({key}). Analyse or ingest the "
+        "article into this store first (or import into the store it was exported from)."
+    )
+    E_TEXT_DIFFERS = (
+        "E716 {source}: document {id}: the text in the file differs from the stored text "
+        "(first difference at character {at}), so its offsets would point at other words. "
+        "Export the document again from this store and review that copy."
+    )
+    E_SPAN_RANGE = (
+        "E717 {source}: document {id}: span {start}-{end} ({label}) does not fit the stored "
+        "text of {length:,} characters (it needs 0 <= start < end <= length). Fix the span in "
+        "the tool; propscope never shifts offsets."
+    )
+    E_SPAN_TEXT = (
+        "E718 {source}: document {id}: span {start}-{end} ({label}) covers {stored!r} in the "
+        "stored text, but the tool says it covers {given!r}. Fix the span in the tool; "
+        "propscope never shifts offsets."
+    )
+    E_REVIEW_LABEL = (
+        "E719 {source}: document {id}: span {start}-{end} has the unknown {layer} label "
+        "{label!r}. Use one of: {known}."
+    )
+    E_REVIEW_LAYER = (
+        "E720 {source}: document {id}: span {start}-{end} is on the unknown layer {layer!r}. "
+        "Use one of: {known}."
+    )
+    E_NO_ANNOTATOR = (
+        "E721 {source}: the record names no annotator. Pass --annotator NAME to say who "
+        "reviewed it."
+    )
+    E_ANNOTATOR = (
+        "E722 {source}: annotator {name!r} is not a usable name ({reason}). Give a short, "
+        "printable name with --annotator."
+    )
+    E_IMPORT_FORMAT = "E723 unknown import format {format!r}: use one of {formats}."
+    E_NO_IMPORTERS = (
+        "E724 the annotation importers cannot be loaded ({reason}); this installation of "
+        "propscope is incomplete. Reinstall it."
+    )
+    E_NO_LAYERS = (
+        "E725 no human layers{annotator} in the store at {url}: import a review first "
+        "(`propscope import FILE --format labelstudio --db URL`)."
+    )
+    E_UNEXPECTED = (
+        "E726 {source}: unexpected error while importing this record ({reason}). The other "
+        "records were imported; please report this with the file."
+    )
+    # Retraining on reviews, `propscope train techniques --from-store`: E730-E739.
+    E_TRAIN_EMPTY = (
+        "E730 the {layers} human layer(s){annotator} in the store mark no technique span, so "
+        "there is nothing to train on. Review the technique layer in the tool and import it."
+    )
+    E_TRAIN_FEW = (
+        "E731 only {n} reviewed document(s) in the store: retraining needs at least {need}, one "
+        "to train on and one held out to measure the new model on. Review more documents."
+    )
+    E_TRAIN_LABEL = "E732 reviewed document {id}: {reason}."
 
 
 class WebError(PropscopeError):

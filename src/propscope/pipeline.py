@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
+from pathlib import Path
 
-from propscope import registry
+from propscope import profiles, registry
 from propscope.document import Annotations, Document, Result
 from propscope.errors import AnalyzerError
 from propscope.registry import Analyzer
@@ -16,15 +17,32 @@ DEFAULT_BATCH_SIZE = 16
 class Pipeline:
     """An ordered set of analysers whose `requires` are checked once, when it is built."""
 
-    def __init__(self, analyzers: Sequence[Analyzer]) -> None:
+    def __init__(self, analyzers: Sequence[Analyzer], model_dir: Path | None = None) -> None:
         self.analyzers = list(analyzers)
+        self.model_dir = model_dir  # the technique model folder its analysers read, if known
         _check_requirements(self.analyzers)
 
     @classmethod
-    def from_names(cls, names: Sequence[str] | None = None) -> Pipeline:
-        """A pipeline of registered analysers; `None` means the default set."""
+    def from_names(
+        cls,
+        names: Sequence[str] | None = None,
+        profile: str | None = None,
+        model: Path | None = None,
+        default_profile: str = profiles.DEFAULT_PROFILE,
+    ) -> Pipeline:
+        """A pipeline of registered analysers; `None` means the default set.
+
+        Args:
+            names: analyser names in order (None: the default pipeline).
+            profile: `fast` or `accurate` (None: the default profile); E411 unknown, E412 not
+                installed, never a silent fall back.
+            model: a retrained model folder that replaces the profile's (`--model DIR`).
+            default_profile: the profile when none is given (`analyze` and `serve` pass
+                `profiles.interactive_default()`).
+        """
         chosen = registry.default_names() if names is None else list(names)
-        return cls([registry.create(name) for name in chosen])
+        folder = profiles.model_dir(profile, model, default_profile)
+        return cls([registry.create(name, folder) for name in chosen], folder)
 
     @property
     def names(self) -> list[str]:

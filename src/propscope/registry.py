@@ -8,17 +8,19 @@ model adds results and never overwrites an older one) and a batched `analyze`.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from functools import cache
 from importlib.metadata import entry_points
-from typing import Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 from propscope.document import Annotations, Document
 from propscope.errors import AnalyzerError
 
 ENTRY_POINT_GROUP = "propscope.analyzers"
 
-DEFAULT_ANALYZERS = ("stats", "techniques", "claims", "entities", "narratives")
+DEFAULT_ANALYZERS = ("stats", "techniques", "claims", "entities", "narratives", "narrative_labels")
 
 
 @runtime_checkable
@@ -43,7 +45,9 @@ class Analyzer(Protocol):
     ) -> list[Annotations]: ...
 
 
-AnalyzerFactory = Callable[[], Analyzer]
+# Called with no arguments, or with `model_dir=` when it (or the class it loads) takes one:
+# the analysers that read the technique encoder get the profile's model folder that way.
+AnalyzerFactory = Callable[..., Analyzer]
 
 _registered: dict[str, AnalyzerFactory] = {}
 
@@ -64,12 +68,12 @@ def _factories() -> dict[str, AnalyzerFactory]:
 
 
 def _lazy(name: str, load: Callable[[], object]) -> AnalyzerFactory:
-    def factory() -> Analyzer:
+    def factory(model_dir: Path | None = None) -> Analyzer:
         try:
             cls = load()
         except Exception as exc:  # a broken plugin must not take the others down
             raise AnalyzerError(AnalyzerError.E_LOAD.format(name=name, reason=exc)) from exc
-        analyzer = cls() if callable(cls) else cls
+        analyzer = _construct(cls, model_dir) if callable(cls) else cls
         if not isinstance(analyzer, Analyzer):
             reason = "it does not implement the Analyzer protocol"
             raise AnalyzerError(AnalyzerError.E_LOAD.format(name=name, reason=reason))
@@ -89,11 +93,33 @@ def default_names() -> list[str]:
     return [name for name in DEFAULT_ANALYZERS if name in names]
 
 
+def _construct(factory: Callable[..., Any], model_dir: Path | None) -> Any:
+    """`factory(model_dir=...)` when a folder is given and the factory takes one, else
+    `factory()`: analysers that read no technique encoder know nothing of profiles."""
+    if model_dir is not None and _takes_model_dir(factory):
+        return factory(model_dir=model_dir)
+    return factory()
+
+
+def _takes_model_dir(factory: Callable[..., Any]) -> bool:
+    try:
+        return "model_dir" in inspect.signature(factory).parameters
+    except (TypeError, ValueError):  # a builtin or C callable without a signature
+        return False
+
+
 @cache
-def create(name: str) -> Analyzer:
-    """The analyser called `name`, created once per process (models load once)."""
+def create(name: str, model_dir: Path | None = None) -> Analyzer:
+    """The analyser called `name`, created once per process and model folder (models load once).
+
+    Args:
+        name: a registered analyser name.
+        model_dir: the technique model folder (`profiles.model_dir`), handed to analysers that
+            read the technique encoder; None leaves them on their default (the default profile).
+    """
     factories = _factories()
     if name not in factories:
         available_names = ", ".join(sorted(factories)) or "none"
         raise AnalyzerError(AnalyzerError.E_UNKNOWN.format(name=name, available=available_names))
-    return factories[name]()
+    analyzer: Analyzer = _construct(factories[name], model_dir)
+    return analyzer

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import Any
 
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
@@ -205,6 +206,23 @@ def _header(result: Result) -> Text:
     return header
 
 
+def assessment_text(assessment: Mapping[str, Any]) -> str:
+    """One plain sentence for the top of the terminal and web views: the calibrated chance
+    that the article uses techniques at all, and how densely, ranked among PTC articles."""
+    p = float(assessment.get("propaganda_probability", 0.0))
+    density = float(assessment.get("expected_spans_per_100_words", 0.0))
+    rank = int(assessment.get("density_percentile_ptc", 0))
+    return (
+        f"Propaganda techniques: {p:.0%} likely that this article uses any; about {density:.1f} "
+        f"expected per 100 words, denser than {rank}% of PTC news articles "
+        f"({assessment.get('profile') or 'custom'} profile)."
+    )
+
+
+def assessment_line(assessment: Mapping[str, Any]) -> Text:
+    return Text(assessment_text(assessment), style="bold")
+
+
 def _legend(result: Result) -> Table:
     table = Table(title="Techniques", show_edge=False)
     table.add_column("technique")
@@ -221,39 +239,88 @@ def _legend(result: Result) -> Table:
 
 def _claims_table(result: Result) -> Table:
     table = Table(title="Check-worthy claims", show_edge=False)
-    for column in ("score", "speaker", "verb", "claim"):
+    for column in ("score", "speaker", "actor", "verb", "claim"):
         table.add_column(column)
     for claim in result.claims:
         speaker = claim.speaker.text if claim.speaker else ""
-        table.add_row(f"{claim.score:.2f}", line(speaker), line(claim.verb or ""), line(claim.text[:120]))
+        actor = line(claim.speaker_actor or "")  # the entities table's name: "he" -> Tokayev
+        verb = line(claim.verb or "")
+        table.add_row(f"{claim.score:.2f}", line(speaker), actor, verb, line(claim.text[:120]))
     return table
+
+
+def framing_text(entity: Entity) -> str:
+    """How the article casts an actor, for people: "Innocent: Victim (0.81)" (main role,
+    fine roles, the main role's calibrated score); empty for results stored before framing."""
+    if not entity.main_role:
+        return ""
+    score = entity.role_scores.get(entity.main_role)
+    shown = f"{entity.main_role}: {', '.join(entity.fine_roles)}" if entity.fine_roles else entity.main_role
+    return f"{shown} ({score:.2f})" if score is not None else shown
 
 
 def _actors_table(result: Result) -> Table:
     table = Table(title="Actors", show_edge=False)
-    for column in ("actor", "type", "mentions", "role", "blamed", "authority", "techniques"):
+    for column in ("actor", "type", "mentions", "cast as", "role", "techniques"):
         table.add_column(column)
     for entity in result.entities:
         table.add_row(
             line(entity.actor),
             line(entity.label),
             str(len(entity.mentions)),
+            line(framing_text(entity)),
             line(entity.role),
-            str(entity.roles.get("blamed", 0)),
-            str(entity.roles.get("authority", 0)),
             line(technique_counts(entity.techniques)),
         )
     return table
+
+
+NO_NARRATIVE = "No known narrative"
+CATALOGUE_MATCHERS = ("narratives", "narratives_minilm", "narratives_shared")
+
+
+def narrative_rows(result: Result) -> list[tuple[str, str, str]]:
+    """(score, title, first evidence) per catalogue narrative shown; one "No known narrative"
+    row when a catalogue matcher ran and abstained (nothing cleared its calibrated threshold),
+    none when no matcher ran (old results, other analysers)."""
+    rows = [
+        (f"{n.score:.2f}", n.title, n.evidence[0].text[:100] if n.evidence else "") for n in result.narratives
+    ]
+    if not rows and any(name in result.analyzers for name in CATALOGUE_MATCHERS):
+        rows.append(("", NO_NARRATIVE, ""))
+    return rows
 
 
 def _narratives_table(result: Result) -> Table:
     table = Table(title="Narratives", show_edge=False)
     for column in ("score", "narrative", "evidence"):
         table.add_column(column)
-    for narrative in result.narratives:
-        evidence = narrative.evidence[0].text[:100] if narrative.evidence else ""
-        table.add_row(f"{narrative.score:.2f}", line(narrative.title), line(evidence))
+    for score, title, evidence in narrative_rows(result):
+        table.add_row(score, line(title), line(evidence))
     return table
+
+
+def _narrative_labels_table(result: Result) -> Table:
+    table = Table(title="Narratives (SemEval-2025 Task 10 taxonomy)", show_edge=False)
+    for column in ("score", "narrative", "subnarrative", "evidence"):
+        table.add_column(column)
+    for row in narrative_label_rows(result):
+        table.add_row(*(line(cell) for cell in row))
+    return table
+
+
+def narrative_label_rows(result: Result) -> list[tuple[str, str, str, str]]:
+    """(score, narrative, subnarrative, first evidence) per Task 10 label; `Other` reads as
+    what it means: none of the taxonomy's narratives."""
+    rows = []
+    for label in result.narrative_labels:
+        if label.narrative == "Other":
+            rows.append((f"{label.score:.2f}", "Other: none of the taxonomy's narratives", "", ""))
+            continue
+        sub = label.subnarrative.removeprefix(label.narrative + ": ")
+        evidence = label.evidence[0].text[:100] if label.evidence else ""
+        rows.append((f"{label.score:.2f}", label.narrative, sub, evidence))
+    return rows
 
 
 def _stats_line(result: Result) -> Text:
@@ -270,13 +337,17 @@ def _stats_line(result: Result) -> Text:
 
 def terminal_view(result: Result) -> RenderableType:
     """Everything about one result, for `propscope analyze --format text` and `show`."""
-    parts: list[RenderableType] = [Panel(_header(result)), highlighted_text(result)]
+    parts: list[RenderableType] = [Panel(_header(result))]
+    if result.assessment:
+        parts.append(assessment_line(result.assessment))
+    parts.append(highlighted_text(result))
     if result.techniques:
         parts.append(_legend(result))
     for rows, table in (
         (result.claims, _claims_table),
         (result.entities, _actors_table),
-        (result.narratives, _narratives_table),
+        (narrative_rows(result), _narratives_table),
+        (result.narrative_labels, _narrative_labels_table),
     ):
         if rows:
             parts.append(table(result))
@@ -353,11 +424,19 @@ def to_html(result: Result) -> str:
         ),
         _html_table(
             "Actors",
-            ("actor", "mentions", "role", "techniques"),
-            ((e.actor, len(e.mentions), e.role, technique_counts(e.techniques)) for e in result.entities),
+            ("actor", "mentions", "cast as", "role", "techniques"),
+            (
+                (e.actor, len(e.mentions), framing_text(e), e.role, technique_counts(e.techniques))
+                for e in result.entities
+            ),
         ),
         _html_table(
-            "Narratives", ("score", "narrative"), ((f"{n.score:.2f}", n.title) for n in result.narratives)
+            "Narratives", ("score", "narrative"), (row[:2] for row in narrative_rows(result))
+        ),
+        _html_table(
+            "Narratives (SemEval-2025 Task 10 taxonomy)",
+            ("score", "narrative", "subnarrative", "evidence"),
+            narrative_label_rows(result),
         ),
     ]
     return _PAGE.format(

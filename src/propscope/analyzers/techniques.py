@@ -10,9 +10,8 @@ encoding the article again. Runs on onnxruntime, tokenizers and numpy only.
 from __future__ import annotations
 
 import json
-import os
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -21,16 +20,20 @@ from typing import Any
 
 import numpy as np
 
+from propscope import profiles
 from propscope.document import Annotations, Document, TechniqueSpan, sort_spans
 from propscope.errors import AnalyzerError
 from propscope.models import technique_head as head
+from propscope.models.assessment import Assessor
 from propscope.models.calibration import calibration_inputs, load_maps
 from propscope.models.runtime import Tokens, WindowedEncoder
 from propscope.models.sentence_heads import SentenceHeads, pool_sentences
 
-MODEL_DIR = Path(__file__).resolve().parent.parent / "models" / "techniques"
+MODEL_DIR = profiles.PROFILES["fast"].model_dir  # the bundled `fast` model (training scripts' default)
 MODEL_FILES = ("model.onnx", "tokenizer.json", "config.json", "tc_head.npz")
-VERSION = "techniques-minilm-6-cal1"  # the -6 model; scores calibrated (calibration.json)
+# The -6 model; scores calibrated (calibration.json). Analysers add `+<profile>` (or the
+# retrained folder's tag, `profiles.model_tag`) so stored results say which model made them.
+VERSION = "techniques-minilm-6-cal1"
 BATCH_DOCS = 16  # documents encoded together: enough windows to fill batches of 32
 KEEP_ENCODED = 64  # documents: a pipeline batch or two, so later analysers reuse the pass
 # Hidden states kept at most, in tokens (1.5 KB each): a 1.5 MB article has about 320k. Every
@@ -72,6 +75,7 @@ class TechniqueModel:
         )
         self.tc = head.TCHead(folder / "tc_head.npz")
         self.calibration = load_maps(folder / "calibration.json")
+        self.assessor = Assessor.load(folder)
         self.folder = folder
         self._kept: OrderedDict[str, Encoded] = OrderedDict()
         self._lock = threading.Lock()
@@ -195,19 +199,38 @@ def load_model(folder: str = str(MODEL_DIR)) -> TechniqueModel:
 
 
 def default_model_dir() -> Path:
-    """$PROPSCOPE_TECHNIQUES_MODEL (a folder made by `propscope train techniques`) or bundled."""
-    override = os.environ.get("PROPSCOPE_TECHNIQUES_MODEL")
-    return Path(override) if override else MODEL_DIR
+    """$PROPSCOPE_TECHNIQUES_MODEL (a folder made by `propscope train techniques`) or the
+    default profile's folder: `profiles.model_dir` decides, for every analyser alike."""
+    return profiles.model_dir()
+
+
+def versioned(base: str, folder: Path) -> str:
+    """`base` plus the model folder's tag (`techniques-minilm-6-cal1+fast`): the store keys
+    results by version, so results of two profiles or models never mix silently."""
+    return f"{base}+{profiles.model_tag(folder)}"
 
 
 class ReadsTechniqueEncoder:
     """Base of the analysers that pool the technique encoder's hidden states (claims,
     narratives): the model loads once per folder, shared with the techniques analyser, so its
-    kept encodings are shared too. A threshold given here overrides the heads' tuned one."""
+    kept encodings are shared too. A threshold given here overrides the heads' tuned one.
+
+    A folder retrained by `propscope train techniques --from-store` carries the shipped heads
+    under `heads_refit_needed` (fitted on the shipped encoder, not on it): analysers that read
+    heads refuse it here, when they are made, with E203 and the way out.
+    """
+
+    version: str
+    reads_heads = True  # False for an analyser that reads no head of the model folder
 
     def __init__(self, threshold: float | None = None, model_dir: Path | None = None) -> None:
         self.model_dir = model_dir or default_model_dir()
         self.given_threshold = threshold
+        self.version = versioned(type(self).version, self.model_dir)
+        stale = profiles.read_config(self.model_dir).get("heads_refit_needed")
+        if self.reads_heads and stale:
+            name = getattr(self, "name", type(self).__name__)
+            raise AnalyzerError(AnalyzerError.E_LOAD.format(name=name, reason=_stale(self.model_dir, stale)))
 
     @property
     def model(self) -> TechniqueModel:
@@ -216,6 +239,15 @@ class ReadsTechniqueEncoder:
     def finish(self, docs: Sequence[Document]) -> None:
         """The batch is done: let go of its long texts' hidden states (the pipeline's hook)."""
         self.model.release([d.text for d in docs])
+
+
+def _stale(folder: Path, heads: object) -> str:
+    return (
+        f"{folder} is a retrained technique model; its heads ({heads}) were fitted on the encoder it "
+        "was fine-tuned from, not on this one. Run only the analysers it serves "
+        "(--analyzers stats,techniques) or refit the heads on it "
+        f"(python -m propscope.training.sentence_heads --model {folder})"
+    )
 
 
 class TechniqueAnalyzer:
@@ -228,6 +260,7 @@ class TechniqueAnalyzer:
 
     def __init__(self, model_dir: Path | None = None) -> None:
         self.model_dir = model_dir or default_model_dir()
+        self.version = versioned(VERSION, self.model_dir)
 
     @property
     def model(self) -> TechniqueModel:
@@ -245,5 +278,20 @@ class TechniqueAnalyzer:
         for k in range(0, len(docs), BATCH_DOCS):
             chunk = docs[k : k + BATCH_DOCS]
             for enc in self.model.encode([d.text for d in chunk]):
-                results.append(Annotations(techniques=sort_spans(self.model.technique_spans(enc))))
+                spans = sort_spans(self.model.technique_spans(enc))
+                results.append(Annotations(techniques=spans, assessment=self.assess(enc.text, spans)))
         return results
+
+    def assess(self, text: str, spans: Sequence[TechniqueSpan]) -> dict[str, Any]:
+        """The article-level view (`result["assessment"]`): the calibrated probability that the
+        article uses techniques at all, how densely, and which; empty for a model folder that
+        carries no assessment map (a retrained model, until it is refitted)."""
+        assessor = self.model.assessor
+        if assessor is None:
+            return {}
+        return {
+            **assessor.assess(text, [s.score for s in spans]),
+            "techniques": dict(Counter(s.technique for s in spans).most_common()),
+            "model": self.model.config.get("version"),
+            "profile": profiles.folder_profile(self.model_dir),
+        }

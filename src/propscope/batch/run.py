@@ -8,9 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
+from pathlib import Path
 from typing import Any
 
-from propscope import ingest, registry
+from propscope import ingest, profiles, registry
 from propscope.api import Failure
 from propscope.batch.worker import JobSpec, Outcome
 from propscope.config import IngestOptions, default_db_url
@@ -73,6 +74,7 @@ def run_batch(
     chunk: int = CHUNK,
     on_total: Callable[[int], None] | None = None,
     on_advance: Callable[[int], None] | None = None,
+    profile: str | None = None,
 ) -> BatchReport:
     """Analyse a corpus into the store, resumably.
 
@@ -86,25 +88,28 @@ def run_batch(
         options: ingest options (field mapping, limits).
         chunk: documents per task.
         on_total, on_advance: progress callbacks (documents to analyse, documents done).
+        profile: the model profile (None: `fast`, the corpus default); E411 unknown, E412
+            not installed, before anything is read.
 
     Returns:
         Counts, failures (ingest and analysis; also recorded in the store under `job`) and time.
     """
     if engine not in ENGINES:
         raise UsageError(E_ENGINE.format(engine=engine))
+    folder = profiles.model_dir(profile)
     started = time.perf_counter()
     db_url = db or default_db_url()
     report = BatchReport(engine, job=f"batch-{datetime.now(UTC):%Y%m%dT%H%M%S}-{os.getpid()}")
     names = list(analyzers) if analyzers else registry.default_names()
     with Store.open(db_url) as store:
         ids = _ingest(inputs, options or IngestOptions(), store, report)
-        pending = _pending(store, ids, names)
+        pending = _pending(store, ids, names, folder)
         report.documents, report.skipped = len(ids), len(ids) - len(pending)
         if on_total:
             on_total(len(pending))
         store.record_errors(report.failures, job=report.job)  # ingest failures; workers record theirs
     report.ingest_seconds = time.perf_counter() - started
-    spec = JobSpec(db_url, tuple(names), report.job, chunk)
+    spec = JobSpec(db_url, tuple(names), report.job, chunk, str(folder))
     _analyse(pending, spec, report, (engine, address, workers), on_advance)
     report.seconds = time.perf_counter() - started
     return report
@@ -135,11 +140,12 @@ def _ingest(inputs: Sequence[str], options: IngestOptions, store: Store, report:
     return ids
 
 
-def _pending(store: Store, ids: list[str], names: Sequence[str]) -> list[str]:
-    """Ids that lack a result from at least one analyser at its current version."""
+def _pending(store: Store, ids: list[str], names: Sequence[str], folder: Path) -> list[str]:
+    """Ids that lack a result from at least one analyser at its current version (which names
+    the profile: results of another profile do not count as done)."""
     done = set(ids)
     for name in names:
-        done &= store.analysed_ids(name, registry.create(name).version, ids)
+        done &= store.analysed_ids(name, registry.create(name, folder).version, ids)
     return [doc_id for doc_id in ids if doc_id not in done]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -35,6 +36,7 @@ class JobSpec:
     analyzers: tuple[str, ...]
     job: str
     chunk: int
+    model_dir: str | None = None  # the profile's technique model folder (profiles.model_dir)
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,8 @@ class Worker:
     """A pipeline and a store connection, made once per worker process or actor."""
 
     def __init__(self, spec: JobSpec) -> None:
-        self.pipeline = Pipeline.from_names(spec.analyzers)
+        model = Path(spec.model_dir) if spec.model_dir else None
+        self.pipeline = Pipeline.from_names(spec.analyzers, model=model)
         self.store = Store.open(spec.db_url)
         self.job = spec.job
         self.produced = {a.name: a.produces for a in self.pipeline.analyzers}

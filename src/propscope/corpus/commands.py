@@ -27,7 +27,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from propscope._cli_options import fraction, int_range, writable_file
+from propscope._cli_options import PROFILE_HELP, fraction, int_range, writable_file
 from propscope._terminal import console, json_safe, labelled, line, printable
 from propscope.batch import run_batch
 from propscope.corpus.coordination import DEFAULT_MIN_OUTLETS, CoordinationReport, coordinate
@@ -320,6 +320,7 @@ def batch_command(
         Path | None,
         typer.Option(help="Write the per-document error report here as JSONL.", callback=writable_file),
     ] = None,
+    profile: Annotated[str | None, typer.Option(help=PROFILE_HELP.format(default="fast"))] = None,
 ) -> None:
     """Analyse a corpus into the store, resumably: finished documents are skipped on a rerun."""
     names = [n.strip() for n in analyzers.split(",") if n.strip()] if analyzers else None
@@ -335,6 +336,7 @@ def batch_command(
             chunk=chunk,
             on_total=lambda n: progress.update(task, total=n),
             on_advance=_advancer(progress, task),
+            profile=profile,
         )
     if errors_out:  # first: the durable record
         errors_out.write_text("".join(json.dumps(f.to_json()) + "\n" for f in report.failures))

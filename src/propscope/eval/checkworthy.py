@@ -48,42 +48,67 @@ def f1_scores(gold: Sequence[bool], predicted: Sequence[bool]) -> dict[str, floa
     return {"f1": round(f1, 4), "precision": round(precision, 4), "recall": round(recall, 4)}
 
 
-def predict(texts: Sequence[str], threshold: float | None = None) -> list[bool]:
-    """Check-worthy or not, at the analyser's tuned threshold unless one is given (the
-    analyser scores, so the evaluation measures exactly what `analyze` would)."""
-    analyzer = ClaimsAnalyzer(threshold)
-    return [bool(p >= analyzer.threshold) for p in analyzer.scores(texts)]
+def score(
+    texts: Sequence[str], threshold: float | None = None, model_dir: Path | None = None
+) -> tuple[list[float], float]:
+    """P(check-worthy) per text and the threshold it is cut at: the analyser's tuned one unless
+    one is given (the analyser scores, so the evaluation measures exactly what `analyze`
+    would); `model_dir` is the profile's model folder (default: the default profile's)."""
+    analyzer = ClaimsAnalyzer(threshold, model_dir)
+    return [float(p) for p in analyzer.scores(texts)], analyzer.threshold
 
 
-def evaluate(path: Path, threshold: float | None = None) -> tuple[dict[str, float], list[bool]]:
-    """Scores ({"f1", "precision", "recall", "n"}) and predictions for one labelled file."""
+def predict(
+    texts: Sequence[str], threshold: float | None = None, model_dir: Path | None = None
+) -> list[bool]:
+    """Check-worthy or not (`score` cut at its threshold)."""
+    scores, cut = score(texts, threshold, model_dir)
+    return [p >= cut for p in scores]
+
+
+def evaluate(
+    path: Path, threshold: float | None = None, model_dir: Path | None = None
+) -> tuple[dict[str, float], list[float], list[bool]]:
+    """Scores ({"f1", "precision", "recall", "n"}), P(check-worthy) and predictions for one
+    labelled file."""
     rows = read_tsv(path)
-    predicted = predict([r.text for r in rows], threshold)
+    scores, cut = score([r.text for r in rows], threshold, model_dir)
+    predicted = [p >= cut for p in scores]
     gold = [bool(r.label) for r in rows]
     report: dict[str, float] = {**f1_scores(gold, predicted), "n": len(rows)}
-    return report, predicted
+    return report, scores, predicted
 
 
-def write_predictions(path: Path, rows: Sequence[Row], predicted: Sequence[bool]) -> None:
-    """`Sentence_id<TAB>Yes|No` lines, the lab's submission shape."""
-    lines = [f"{r.id}\t{'Yes' if p else 'No'}\n" for r, p in zip(rows, predicted, strict=True)]
+def write_predictions(
+    path: Path, rows: Sequence[Row], scores: Sequence[float], predicted: Sequence[bool]
+) -> None:
+    """`Sentence_id<TAB>Yes|No<TAB>score` lines: the lab's submission shape (id and label, as
+    release 1 wrote them, so scorers reading column 2 keep working) with the calibrated
+    P(check-worthy) after it, to 4 decimals."""
+    lines = [
+        f"{r.id}\t{'Yes' if yes else 'No'}\t{p:.4f}\n"
+        for r, p, yes in zip(rows, scores, predicted, strict=True)
+    ]
     path.write_text("".join(lines), encoding="utf-8")
 
 
-def eval_checkworthy_command(tsv: Path, json_out: bool, predictions_out: Path | None) -> str:
+def eval_checkworthy_command(
+    tsv: Path, json_out: bool, predictions_out: Path | None, model_dir: Path | None = None
+) -> str:
     """What `propscope eval checkworthy --tsv FILE [--json] [--predictions-out FILE]` prints.
 
     Args:
         tsv: a CheckThat!-format file with labels.
         json_out: print one JSON object instead of a line of text.
-        predictions_out: also write `Sentence_id<TAB>Yes|No` lines there.
+        predictions_out: also write `Sentence_id<TAB>Yes|No<TAB>score` lines there.
+        model_dir: the model folder of `--profile`/`--model` (None: the default profile's).
 
     Returns:
         The text to print: `{"f1", "precision", "recall", "n"}` as JSON, or a readable line.
     """
-    report, predicted = evaluate(tsv)
+    report, scores, predicted = evaluate(tsv, model_dir=model_dir)
     if predictions_out is not None:
-        write_predictions(predictions_out, read_tsv(tsv), predicted)
+        write_predictions(predictions_out, read_tsv(tsv), scores, predicted)
     if json_out:
         return json.dumps(report)
     return (

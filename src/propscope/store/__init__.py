@@ -4,6 +4,7 @@
 `store.py` for the upsert, versioning and transaction guarantees.
 """
 
+from propscope.store.human import AddedLayer
 from propscope.store.store import DocumentSummary, FailureLike, Sighting, Store, StoredFailure
 
-__all__ = ["DocumentSummary", "FailureLike", "Sighting", "Store", "StoredFailure"]
+__all__ = ["AddedLayer", "DocumentSummary", "FailureLike", "Sighting", "Store", "StoredFailure"]

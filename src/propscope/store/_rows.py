@@ -1,4 +1,5 @@
-"""Converting between the document model and table rows: dates, documents, analyses, spans."""
+"""Converting between the document model and table rows: dates, documents, analyses, spans,
+human layers."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
+from propscope.annotation.records import ReviewedDocument, ReviewedSpan
 from propscope.document import LAYERS, Annotations, Document, Result
 from propscope.errors import StoreError
 
@@ -181,3 +183,32 @@ def merge_analyses(rows: Iterable[Row[Any]]) -> tuple[Annotations, dict[str, str
     for row in chosen:
         annotations = annotations.merge(Annotations.from_json(row.payload))
     return annotations, {row.analyzer: row.version for row in chosen}
+
+
+def review_sha256(spans: Iterable[ReviewedSpan]) -> str:
+    """What makes two reviews of a document the same: SHA-256 of their checked spans, in order.
+
+    Only the content counts (offsets, layer, label), not the file or tool it came in, so the
+    same review imported twice, or re-exported and imported, is stored once.
+    """
+    key = [[s.start, s.end, s.layer, s.label] for s in sorted(spans)]
+    data = json.dumps(key, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def human_layer_row(
+    doc_id: str, annotator: str, review: ReviewedDocument, digest: str, now: datetime
+) -> JSON:
+    return {
+        "document_id": doc_id,
+        "annotator": annotator,
+        "imported_at": now,
+        "source_format": review.source_format,
+        "source": review.source or None,
+        "content_sha256": digest,
+    }
+
+
+def human_span_row(layer_id: int, span: ReviewedSpan) -> JSON:
+    return {"layer_id": layer_id, "start": span.start, "end": span.end, "layer": span.layer,
+            "label": span.label}

@@ -11,7 +11,8 @@ Portability choices, so both backends return the same rows:
 - payloads are plain `JSON` (json on PostgreSQL, text on SQLite).
 
 Later issues add tables by new migrations (0003 API tokens, 0004 reuse index, 0005 sightings,
-0006 jobs), never by editing an applied one; each table is declared here too, so the drift test sees it.
+0006 jobs, 0007 human layers), never by editing an applied one; each table is declared here too,
+so the drift test sees it.
 
 A document is keyed by its text, so the same article published by several outlets is one row of
 `documents` (holding the metadata of its first sighting) and one row of `sightings` per outlet,
@@ -143,7 +144,9 @@ class ApiTokenRow(Base):
 
 
 class ReuseSignatureRow(Base):
-    """A MinHash of one passage (`part` >= 0) or a whole document (-1), for `propscope corpus`.
+    """A document's row in the reuse index, for `propscope corpus`: its winnowed shingle
+    fingerprints (`part` -1) or its verified alignments (`part` 1), see corpus/index.py. (The
+    table was made for MinHash signatures of passages; the shape fits both.)
 
     Kept so adding documents to an indexed corpus hashes only the new ones; `scheme` names the
     shingling and hashing, so a change of either re-hashes instead of mixing incomparable rows.
@@ -232,6 +235,45 @@ class JobItemRow(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
 
 
+class HumanLayerRow(Base):
+    """One person's review of one document, from one import (migration 0007, issue 18).
+
+    Kept apart from the model layers (`analyses`, `technique_spans`), which an import never
+    touches. `content_sha256` hashes the review's spans (`_rows.review_sha256`): unique per
+    document and annotator, so importing the same review again adds nothing. The latest row
+    per document and annotator (by `imported_at`, then `id`) is that person's current view.
+    """
+
+    __tablename__ = "human_layers"
+    __table_args__ = (UniqueConstraint("document_id", "annotator", "content_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    annotator: Mapped[str] = mapped_column(String(NAME_LENGTH), index=True)
+    imported_at: Mapped[datetime] = mapped_column(DateTime)
+    source_format: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str | None] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+
+
+class HumanSpanRow(Base):
+    """One span of a human layer: offsets into the stored text, its layer and label (its text
+    is read from the stored document, which is never rewritten once a layer points into it)."""
+
+    __tablename__ = "human_spans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    layer_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("human_layers.id", ondelete="CASCADE"), index=True
+    )
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    layer: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(NAME_LENGTH))
+
+
 documents = Base.metadata.tables["documents"]
 analyses = Base.metadata.tables["analyses"]
 technique_spans = Base.metadata.tables["technique_spans"]
@@ -242,3 +284,5 @@ reuse_signatures = Base.metadata.tables["reuse_signatures"]
 sightings = Base.metadata.tables["sightings"]
 jobs = Base.metadata.tables["jobs"]
 job_items = Base.metadata.tables["job_items"]
+human_layers = Base.metadata.tables["human_layers"]
+human_spans = Base.metadata.tables["human_spans"]

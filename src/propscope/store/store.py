@@ -9,7 +9,10 @@ Guarantees the rest of propscope builds on:
 - analyses are kept per analyser name *and* version: a newer version adds a row, re-running the
   same version replaces only its own row, and `get` shows the most recently saved version of
   each analyser;
-- every `save` is one transaction: a failure mid-batch leaves nothing of that batch behind.
+- every `save` is one transaction: a failure mid-batch leaves nothing of that batch behind;
+- reviews imported from annotation tools are human layers (`store/human.py`), kept per document
+  and annotator beside the model layers and never over them; once a document has a human layer
+  (or an analysis) its text is never replaced, since their spans point into it.
 """
 
 from __future__ import annotations
@@ -39,11 +42,20 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
+from propscope.annotation.records import HumanLayer, ReviewedDocument
 from propscope.config import default_db_url
 from propscope.document import Document, Result
 from propscope.errors import StoreError
-from propscope.store import _engine, _rows
-from propscope.store.schema import analyses, documents, errors, sightings, technique_spans
+from propscope.store import _engine, _rows, human
+from propscope.store.human import AddedLayer
+from propscope.store.schema import (
+    analyses,
+    documents,
+    errors,
+    human_layers,
+    sightings,
+    technique_spans,
+)
 
 CHUNK = 500  # ids per IN (...) clause: well under SQLite's bound-parameter limit
 EXPORT_PAGE = 200  # documents per query while exporting, to keep memory flat
@@ -223,6 +235,23 @@ class Store:
                 conn.execute(errors.insert(), rows)
         return len(rows)
 
+    def add_human_layer(self, review: ReviewedDocument, annotator: str) -> AddedLayer:
+        """Keep a person's review of a stored document as their human layer, once.
+
+        Args:
+            review: the review, its `document_id` already the stored document's id (see
+                `propscope.annotation.importing`, which matches tool records to documents).
+            annotator: who reviewed it.
+
+        Returns:
+            The layer's id and whether it was added: the same spans by the same annotator on
+            the same document are stored once, so importing a file again changes nothing.
+            Raises AnnotationError (E715 unknown document, E716-E720 a text, offset or label
+            that does not fit the stored text); then nothing is stored.
+        """
+        with self._write() as conn:
+            return human.add(conn, review, annotator, _rows.utcnow())
+
     def _write(self) -> _Transaction:
         return _Transaction(self._writer, self.url)
 
@@ -331,6 +360,29 @@ class Store:
         query = select(*columns).where(sightings.c.document_id == doc_id).order_by(sightings.c.id)
         with self.engine.connect() as conn:
             return [Sighting(**row._mapping) for row in conn.execute(query)]
+
+    def human_layers(self, annotator: str | None = None) -> builtins.list[HumanLayer]:
+        """The current human layer of each document and annotator (the latest import of theirs),
+        by document id then annotator; only `annotator`'s when given."""
+        where = [] if annotator is None else [human_layers.c.annotator == annotator]
+        with self.engine.connect() as conn:
+            return human.latest(conn, *where)
+
+    def has_document(self, doc_id: str) -> bool:
+        """Whether a document with exactly this id is stored (no prefix matching)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(documents.c.id).where(documents.c.id == doc_id)).first() is not None
+
+    def text_sha256_index(self) -> dict[str, str]:
+        """Hex SHA-256 of each stored text -> document id (reads every text once)."""
+        with self.engine.connect() as conn:
+            return human.text_sha256_index(conn)
+
+    def document_human_layers(self, id_or_prefix: str) -> builtins.list[HumanLayer]:
+        """The current human layer of each annotator of one document (E301/E302 as for `get`)."""
+        doc_id = self.resolve(id_or_prefix)
+        with self.engine.connect() as conn:
+            return human.latest(conn, human_layers.c.document_id == doc_id)
 
     def iter_results(self) -> Iterator[Result]:
         """Every document with its merged analyses, by id, a page at a time (for export)."""
@@ -445,14 +497,19 @@ def _in_chunks(conn: Connection, statement: Select[Any], column: Any, values: Se
 
 def _reconcile_texts(conn: Connection, docs: Sequence[Document]) -> None:
     """Same id (same normalised text) but another raw text, e.g. CRLF: adopt the new text while
-    nothing points into the stored one; refuse it (E304) once analyses' spans do."""
+    nothing points into the stored one; refuse it (E304) once analyses' or human layers' spans do."""
     texts = select(documents.c.id, documents.c.text)
     stored = dict(_in_chunks(conn, texts, documents.c.id, [d.id for d in docs]))
     changed = [d for d in docs if stored.get(d.id, d.text) != d.text]
     if not changed:
         return
+    ids = [d.id for d in changed]
     used = select(analyses.c.document_id).distinct()
-    analysed = sorted(r[0] for r in _in_chunks(conn, used, analyses.c.document_id, [d.id for d in changed]))
+    reviewed = select(human_layers.c.document_id).distinct()
+    analysed = sorted(
+        {r[0] for r in _in_chunks(conn, used, analyses.c.document_id, ids)}
+        | {r[0] for r in _in_chunks(conn, reviewed, human_layers.c.document_id, ids)}
+    )
     if analysed:
         raise StoreError(StoreError.E_TEXT_CHANGED.format(id=analysed[0]))
     replace = update(documents).where(documents.c.id == bindparam("doc_id"))

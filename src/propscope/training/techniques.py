@@ -666,6 +666,7 @@ def _config(best: dict, fp32: dict, hyper: dict, seconds: float, diff: float) ->
 
     return {
         "version": MODEL_VERSION,
+        "profile": "fast",  # the MiniLM encoder: profiles.model_dir refuses it for --profile accurate
         "labels": list(NAMES),
         "bio": list(head.BIO),
         "window": WINDOW,

@@ -53,6 +53,7 @@ def create_app(
     store: Store | None = None,
     host: str | None = None,
     rate_limits: RateLimits | None = None,
+    model_dir: str | None = None,
 ) -> FastAPI:
     """Build the workbench app.
 
@@ -65,6 +66,8 @@ def create_app(
         host: the address served on: on loopback, Host headers naming it are answered too.
         rate_limits: requests a minute per address and per token (None: on only when tokens
             are required, i.e. served beyond loopback, with the `RateLimits` defaults).
+        model_dir: the technique model folder of the served profile (`profiles.model_dir`;
+            None: the default profile's).
 
     Returns:
         The ASGI app (FastAPI), wrapped in the rate limit and the host / body-size /
@@ -72,7 +75,7 @@ def create_app(
     """
     loopback = allowed_hosts_for(host) if host else Settings.allowed_hosts
     settings = settings or Settings(
-        db_url=db_url, require_tokens=require_tokens, analyzers=analyzers,
+        db_url=db_url, require_tokens=require_tokens, analyzers=analyzers, model_dir=model_dir,
         allowed_hosts=None if require_tokens else loopback,
     )
     limits = rate_limits or (RateLimits() if settings.require_tokens else RateLimits.off())
@@ -106,8 +109,29 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                        "description": "`propscope tokens create --role reader|analyst|admin`"},
         }
         schema["security"] = [{}, {"bearer": []}]  # anonymous reads work on loopback
+        _no_nul_in_parameters(schema)
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+# A path or query parameter holding NUL is refused (E619, web/security.py) before any handler
+# runs; the schema says so, so clients (and schemathesis) know such a value is not valid.
+NO_NUL = "^[^\u0000]*$"
+
+
+def _no_nul_in_parameters(schema: dict[str, Any]) -> None:
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") in ("path", "query"):
+                    _no_nul(parameter.get("schema", {}))
+
+
+def _no_nul(schema: dict[str, Any]) -> None:
+    if schema.get("type") == "string" and "enum" not in schema:
+        schema.setdefault("pattern", NO_NUL)
+    for option in schema.get("anyOf", []):
+        _no_nul(option)
 
 
 @asynccontextmanager

@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from propscope._cli_options import int_range
+from propscope import profiles
+from propscope._cli_options import INTERACTIVE_DEFAULT_HELP, PROFILE_HELP, int_range
 from propscope._terminal import console, labelled, line, printable
 from propscope.config import RATE_PER_ADDRESS, RATE_PER_TOKEN, RateLimits
 from propscope.errors import PropscopeError
@@ -62,22 +63,29 @@ def serve_command(
         callback=int_range(0), help=RATE_HELP.format(default=RATE_PER_ADDRESS))] = None,
     token_rate_limit: Annotated[Optional[int], typer.Option(  # noqa: UP045
         callback=int_range(0), help=TOKEN_RATE_HELP.format(default=RATE_PER_TOKEN))] = None,
+    profile: Annotated[Optional[str], typer.Option(  # noqa: UP045
+        help=PROFILE_HELP.format(default=INTERACTIVE_DEFAULT_HELP))] = None,
 ) -> None:
     """Serve the web workbench and the REST API (open http://HOST:PORT/)."""
     import uvicorn
 
     from propscope.web.app import create_app
 
+    try:  # the served profile is chosen once, here: an unknown or missing one is exit 2
+        model_dir = str(profiles.model_dir(profile, None, profiles.interactive_default()))
+    except PropscopeError as exc:
+        err.print(labelled("error", exc), soft_wrap=True)
+        raise typer.Exit(2) from exc
     names = [n.strip() for n in analyzers.split(",") if n.strip()] if analyzers else None
     if names is None:
-        names = _default_analyzers()
+        names = _default_analyzers(model_dir)
     require_tokens = not is_loopback(host)
     limits = RateLimits() if require_tokens else RateLimits.off()
     limits = RateLimits(limits.per_address if rate_limit is None else rate_limit,
                         limits.per_token if token_rate_limit is None else token_rate_limit)
     try:
         app = create_app(db, require_tokens=require_tokens, analyzers=names, host=host,
-                         rate_limits=limits)
+                         rate_limits=limits, model_dir=model_dir)
     except PropscopeError as exc:
         err.print(labelled("error", exc), soft_wrap=True)
         raise typer.Exit(1) from exc
@@ -85,18 +93,18 @@ def serve_command(
     if require_tokens and not list_tokens(store.engine):
         err.print("No API token exists yet: create one with `propscope tokens create --role analyst`.")
     mode = "tokens required" if require_tokens else "loopback only: anonymous reading allowed"
-    err.print(line(f"propscope serving {store.url} on http://{host}:{port}/ ({mode})"))
+    err.print(line(f"propscope serving {store.url} on http://{host}:{port}/ ({mode}; model {model_dir})"))
     uvicorn.run(app, host=host, port=port, log_level="info", timeout_keep_alive=5,
                 limit_concurrency=512, server_header=False)
 
 
-def _default_analyzers() -> list[str]:
+def _default_analyzers(model_dir: str) -> list[str]:
     """The default pipeline less any analyser whose model is missing here (with a warning)."""
     from propscope import registry
     from propscope.web.service import usable_analyzers
 
     err.print("Loading the analysers…")
-    kept, dropped = usable_analyzers(registry.default_names())
+    kept, dropped = usable_analyzers(registry.default_names(), model_dir)
     for name, reason in dropped.items():
         err.print(line(f"warning: serving without {name!r}: {reason}"))
     return kept

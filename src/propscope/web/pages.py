@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 import anyio
@@ -31,6 +31,7 @@ from propscope.web.auth import (
 )
 from propscope.web.inputs import check_item
 from propscope.web.queries import Filters, facets
+from propscope.web.review import review_view
 from propscope.web.routes_api import OFFSET_MAX, PAGE_MAX, _in_thread, document_page, filters
 from propscope.web.service import Workbench, result_json
 from propscope.web.views import article_view, technique_css
@@ -152,12 +153,18 @@ async def document(
     request: Request, doc_id: str, _: Reader,
     technique: Annotated[list[str] | None, Query()] = None,
     min_score: Annotated[float, Query(ge=0, le=1)] = 0.0,
+    spans: Annotated[Literal["model", "human"], Query()] = "model",
+    annotator: Annotated[str | None, Query(max_length=128)] = None,
 ) -> JSON:
-    """The article view, filtered by technique and confidence."""
-    result = await anyio.to_thread.run_sync(_bench(request).store.get, doc_id)
-    view = article_view(result, technique or (), min_score)
+    """The article view, filtered by technique and confidence, with the model's spans or a
+    reviewer's (`spans=human&annotator=NAME`, see web/review.py)."""
+    store = _bench(request).store
+    result = await anyio.to_thread.run_sync(store.get, doc_id)
+    layers = await anyio.to_thread.run_sync(store.document_human_layers, result.document.id)
+    review = review_view(result, layers, spans, annotator)
+    view = article_view(review.shown, technique or (), min_score)
     data = result_json(result)
-    data.update(legend=view["legend"], filters=view["filters"], _view=view)
+    data.update(legend=view["legend"], filters=view["filters"], human=review.json, _view=view)
     return data
 
 

@@ -58,6 +58,7 @@ class Settings:
     db_url: str | None = None
     require_tokens: bool = False
     analyzers: Sequence[str] | None = None
+    model_dir: str | None = None  # the served profile's model folder (None: the default profile)
     allowed_hosts: Sequence[str] | None = ("127.0.0.1", "localhost", "::1", "[::1]")
     max_body_bytes: int = MAX_BODY_BYTES
     analyze_timeout_s: float = ANALYZE_TIMEOUT_S
@@ -79,9 +80,9 @@ class Workbench:
         self.settings = settings
         self.store = store or Store.open(settings.db_url)
         url = _shared_url(self.store)
-        self.small = Worker(WorkerSpec.of(settings.analyzers, url), "small",
+        self.small = Worker(WorkerSpec.of(settings.analyzers, url, model_dir=settings.model_dir), "small",
                             rss_limit=settings.small_rss_limit)
-        self.large = Worker(WorkerSpec.of(settings.analyzers, url, nice=LARGE_NICE), "large",
+        self.large = Worker(WorkerSpec.of(settings.analyzers, url, LARGE_NICE, settings.model_dir), "large",
                             recycle_each=True)
         self._lanes = (
             Batcher(self._counting(self.small), settings.max_batch, limit=settings.queue_limit,
@@ -152,7 +153,7 @@ def _shared_url(store: Store) -> str:
 PROBE = Document(text="Officials said on Monday that the council approved the new budget.")
 
 
-def usable_analyzers(names: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+def usable_analyzers(names: Sequence[str], model_dir: str | None = None) -> tuple[list[str], dict[str, str]]:
     """The analysers that run here (in order), and why each other one does not.
 
     A workbench with one model missing (not trained or not installed yet) should still serve
@@ -160,15 +161,16 @@ def usable_analyzers(names: Sequence[str]) -> tuple[list[str], dict[str, str]]:
     probe runs in a throwaway process: the server itself never loads a model.
     """
     context = multiprocessing.get_context("spawn")
-    spec = WorkerSpec.of(names, "")
+    spec = WorkerSpec.of(names, "", model_dir=model_dir)
     with ProcessPoolExecutor(1, mp_context=context) as pool:
         return pool.submit(probe, spec).result()
 
 
 def probe(spec: WorkerSpec) -> tuple[list[str], dict[str, str]]:
     """`usable_analyzers` in this process (the probe process)."""
+    from dataclasses import replace
+
     from propscope import registry
-    from propscope.pipeline import Pipeline
 
     for name, factory in spec.registered.items():
         registry.register(name, factory)
@@ -176,7 +178,7 @@ def probe(spec: WorkerSpec) -> tuple[list[str], dict[str, str]]:
     dropped: dict[str, str] = {}
     for name in spec.analyzers or ():
         try:
-            Pipeline.from_names([*kept, name]).analyze_batch([PROBE])
+            replace(spec, analyzers=(*kept, name)).pipeline().analyze_batch([PROBE])
         except PropscopeError as exc:
             dropped[name] = str(exc)
             continue

@@ -73,9 +73,11 @@ def pieces(result: Result, spans: Sequence[TechniqueSpan], visible: set[int]) ->
     """The article cut at every boundary, each piece knowing which spans cover it."""
     text = result.document.text
     anchors = {c.start for c in result.claims}
-    anchors |= {e.start for n in result.narratives for e in n.evidence}
+    evidence = [e for n in result.narratives for e in n.evidence]
+    evidence += [e for n in result.narrative_labels for e in n.evidence]
+    anchors |= {e.start for e in evidence}
     anchors |= {m.start for ent in result.entities for m in ent.mentions}
-    ends = [c.end for c in result.claims] + [e.end for n in result.narratives for e in n.evidence]
+    ends = [c.end for c in result.claims] + [e.end for e in evidence]
     cuts = _cuts(len(text), [*(s.start for s in spans), *(s.end for s in spans), *anchors, *ends])
     out = []
     for start, end in itertools.pairwise(cuts):

@@ -56,11 +56,23 @@ class WorkerSpec:
     db_url: str
     registered: Mapping[str, Any] = field(default_factory=dict)
     nice: int = 0
+    model_dir: str | None = None  # the served profile's technique model folder
 
     @classmethod
-    def of(cls, analyzers: Sequence[str] | None, db_url: str, nice: int = 0) -> WorkerSpec:
+    def of(
+        cls, analyzers: Sequence[str] | None, db_url: str, nice: int = 0, model_dir: str | None = None
+    ) -> WorkerSpec:
         names = None if analyzers is None else tuple(analyzers)
-        return cls(names, db_url, dict(registry._registered), nice)
+        return cls(names, db_url, dict(registry._registered), nice, model_dir)
+
+    def pipeline(self) -> Any:
+        """The worker's pipeline: its analysers on the served profile's model folder."""
+        from pathlib import Path
+
+        from propscope.pipeline import Pipeline
+
+        model = Path(self.model_dir) if self.model_dir else None
+        return Pipeline.from_names(self.analyzers, model=model)
 
 
 class Worker:
@@ -239,11 +251,10 @@ class _State:
             return "error", exc, rss()
 
     def _open(self) -> None:
-        from propscope.pipeline import Pipeline
         from propscope.store import Store
 
         if self.pipeline is None:
-            self.pipeline = Pipeline.from_names(self.spec.analyzers)
+            self.pipeline = self.spec.pipeline()
         if self.store is None:
             self.store = Store.open(self.spec.db_url)
 

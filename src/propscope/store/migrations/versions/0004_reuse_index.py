@@ -1,4 +1,8 @@
-"""Reuse index: one compact MinHash per passage and per document (`propscope corpus`).
+"""Reuse index: compact per-document rows for `propscope corpus` (`reuse_signatures`).
+
+Written for MinHash signatures; since issue 15 the same table holds each document's winnowed
+shingle fingerprints (part -1) and its verified alignments (part 1), told apart by `scheme`
+(propscope/corpus/index.py). The table's shape did not change, so no migration was needed.
 
 Revises 0003 (api tokens), which already revised 0001: the chain stays linear.
 

@@ -1,0 +1,136 @@
+"""Human layers in the store: reviews imported from annotation tools, kept next to the model layers.
+
+`Store.add_human_layer` and `Store.human_layers` are thin wrappers over these functions, so
+store.py keeps to documents and analyses. Nothing here reads or writes `analyses` or
+`technique_spans`: a review never changes what the model found, it is a second opinion beside it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, select
+
+from propscope.annotation.checks import checked_spans
+from propscope.annotation.records import HumanLayer, ReviewedDocument, ReviewedSpan
+from propscope.errors import AnnotationError
+from propscope.store import _rows
+from propscope.store.schema import documents, human_layers, human_spans
+
+CHUNK = 500  # ids per IN (...) clause, as in store.py
+
+
+@dataclass(frozen=True, slots=True)
+class AddedLayer:
+    """What one `add_human_layer` call did: `added` is False when the same review was stored."""
+
+    id: int
+    document_id: str
+    annotator: str
+    added: bool
+    spans: int
+
+
+def add(conn: Connection, review: ReviewedDocument, annotator: str, now: datetime) -> AddedLayer:
+    """Store `review` (matched to a stored document) as a layer of `annotator`, once.
+
+    The spans are checked against the stored text here too (E716-E720), whoever calls, so the
+    store never holds a span that points past or beside the words it claims.
+    """
+    doc_id = review.document_id or ""
+    text = conn.execute(select(documents.c.text).where(documents.c.id == doc_id)).scalar()
+    if text is None:
+        key = f"document id {doc_id!r}"
+        source = review.source or "record"
+        raise AnnotationError(AnnotationError.E_UNKNOWN_DOCUMENT.format(source=source, key=key))
+    spans = checked_spans(review, doc_id, text)
+    digest = _rows.review_sha256(spans)
+    found = _layer_id(conn, doc_id, annotator, digest)
+    if found is not None:
+        return AddedLayer(found, doc_id, annotator, False, len(spans))
+    row = _rows.human_layer_row(doc_id, annotator, review, digest, now)
+    layer_id = _insert_layer(conn, row)
+    if spans:
+        conn.execute(human_spans.insert(), [_rows.human_span_row(layer_id, s) for s in spans])
+    return AddedLayer(layer_id, doc_id, annotator, True, len(spans))
+
+
+def _insert_layer(conn: Connection, row: dict[str, Any]) -> int:
+    key = conn.execute(human_layers.insert().values(**row)).inserted_primary_key
+    if key is None:  # every backend we support reports the new id; this guards the type only
+        raise RuntimeError("the database did not report the new human layer's id")
+    return int(key[0])
+
+
+def _layer_id(conn: Connection, doc_id: str, annotator: str, digest: str) -> int | None:
+    layers = human_layers.c
+    query = select(layers.id).where(
+        layers.document_id == doc_id, layers.annotator == annotator, layers.content_sha256 == digest
+    )
+    found = conn.execute(query).scalar()
+    return None if found is None else int(found)
+
+
+def latest(conn: Connection, *where: ColumnElement[bool]) -> list[HumanLayer]:
+    """The newest layer per document and annotator among the rows `where` selects, by document
+    id then annotator: a re-review supersedes the earlier one but never deletes it."""
+    newest_first = select(human_layers).where(*where).order_by(
+        human_layers.c.imported_at.desc(), human_layers.c.id.desc()
+    )
+    chosen: dict[tuple[str, str], Any] = {}
+    for row in conn.execute(newest_first):
+        chosen.setdefault((row.document_id, row.annotator), row)
+    rows = [chosen[key] for key in sorted(chosen)]
+    texts = dict(_in_chunks(conn, select(documents.c.id, documents.c.text), documents.c.id,
+                            sorted({row.document_id for row in rows})))
+    spans = _spans(conn, [row.id for row in rows])
+    return [_layer(row, texts[row.document_id], spans.get(row.id, [])) for row in rows]
+
+
+def _spans(conn: Connection, layer_ids: Sequence[int]) -> dict[int, list[tuple[int, int, str, str]]]:
+    columns = human_spans.c
+    query = select(columns.layer_id, columns.start, columns.end, columns.label, columns.layer)
+    found: dict[int, list[tuple[int, int, str, str]]] = {}
+    for layer_id, start, end, label, layer in _in_chunks(conn, query, columns.layer_id, layer_ids):
+        found.setdefault(layer_id, []).append((start, end, label, layer))
+    return found
+
+
+def _layer(row: Any, text: str, spans: list[tuple[int, int, str, str]]) -> HumanLayer:
+    reviewed = tuple(sorted(
+        ReviewedSpan(start, end, label, layer, text[start:end]) for start, end, label, layer in spans
+    ))
+    return HumanLayer(
+        document_id=row.document_id,
+        text=text,
+        annotator=row.annotator,
+        imported_at=row.imported_at.replace(tzinfo=UTC).isoformat(),
+        source_format=row.source_format,
+        spans=reviewed,
+    )
+
+
+def _in_chunks(conn: Connection, statement: Any, column: Any, values: Sequence[Any]) -> Iterator[Any]:
+    stream = iter(values)
+    while chunk := list(islice(stream, CHUNK)):
+        yield from conn.execute(statement.where(column.in_(chunk)))
+
+
+def text_sha256_index(conn: Connection, page: int = CHUNK) -> dict[str, str]:
+    """Hex SHA-256 of every stored text -> its document id, read a page of texts at a time.
+
+    Only needed for a review that lost its document id and carries no text (a rare export);
+    documents have no hash column, so this reads the corpus once per import.
+    """
+    index: dict[str, str] = {}
+    after = ""
+    query = select(documents.c.id, documents.c.text).order_by(documents.c.id).limit(page)
+    while rows := conn.execute(query.where(documents.c.id > after)).all():
+        index.update((hashlib.sha256(text.encode("utf-8")).hexdigest(), doc_id) for doc_id, text in rows)
+        after = rows[-1][0]
+    return index
