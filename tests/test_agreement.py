@@ -76,6 +76,24 @@ def test_edge_cases(spans: tuple[ReviewedSpan, ...], expected_si: dict[str, floa
     assert report["tc"]["micro_f1"] == (None if expected_tc is None else pytest.approx(expected_tc))
 
 
+def test_a_document_neither_side_marked_has_no_si_figure() -> None:
+    """Model and reviewer both mark no technique: they agree, but there is nothing to score, so
+    the per-document SI is null (not 0.00, which reads as total disagreement), in the table "-"."""
+    from propscope.eval.agreement import format_agreement
+
+    nothing = Comparison(layer("dan", human(40, 45, "claim", "claim")), ())
+    report = agreement([nothing, Comparison(BOB, MODEL)])
+    empty, bob = report["per_document"]
+    assert empty["si"] is None and empty["tc"] == {"micro_f1": None}
+    assert bob["si"] == pytest.approx({"precision": 1 / 3, "recall": 1.0, "f1": 0.5})
+    assert report["si"] == pytest.approx({"precision": 1 / 3, "recall": 1.0, "f1": 0.5})
+    line = next(row for row in format_agreement(report).splitlines() if " dan " in row)
+    assert line.split()[-4:] == ["-", "-", "-", "-"]
+    # one side empty is still scored: the reviewer removed every model span
+    (removed,) = agreement([Comparison(layer("eve"), MODEL)])["per_document"]
+    assert removed["si"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0}
+
+
 @pytest.mark.parametrize(
     ("start", "end", "k", "expected"),
     [
@@ -111,7 +129,7 @@ def fake_importer(monkeypatch: pytest.MonkeyPatch, stored: Document) -> Path:
     """`propscope.annotation.formats.IMPORTERS` with a `labelstudio` reader of a tiny JSON
     format: the CLI's own plumbing is tested here, the real readers in their own tests."""
 
-    def read(path: Path) -> Iterator[ReviewedDocument | AnnotationError]:
+    def read(path: Path, keep_empty: bool = False) -> Iterator[ReviewedDocument | AnnotationError]:
         for number, record in enumerate(json.loads(path.read_text()), 1):
             if "bad" in record:
                 yield AnnotationError(f"E705 {path.name}:{number}: not a task")

@@ -260,3 +260,45 @@ def test_the_text_hash_index_is_read_only_when_the_id_is_lost(
     report = import_reviews(db, [lost, lost], "bob")
     assert [a.document_id for a in report.added + report.unchanged] == [doc.id, doc.id]
     assert calls == [1]  # built once per import, not once per record
+
+
+def test_returning_to_an_earlier_review_makes_it_current_again(db: Store) -> None:
+    """v1, v2, then v1 again: the repeat is judged against the current layer (v2), so v1 is
+    stored anew and is current; importing it once more changes nothing."""
+    doc = analysed(db)
+    v1 = review(doc, span(TEXT, "EVIL", "Name_Calling,Labeling"))
+    v2 = review(doc, span(TEXT, "act now", "Slogans"))
+    assert [db.add_human_layer(r, "alice").added for r in (v1, v2, v1, v1)] == [True, True, True, False]
+    assert rows(db, human_layers) == 3
+    (layer,) = db.human_layers("alice")
+    assert [s.label for s in layer.spans] == ["Name_Calling,Labeling"]
+
+
+def test_the_tools_review_time_orders_the_layers(db: Store) -> None:
+    """Label Studio's review time is stored; the latest review (not the latest import) is
+    current, and the same export imported again is a no-op even when it is not current."""
+    doc = analysed(db)
+    evil = span(TEXT, "EVIL", "Name_Calling,Labeling")
+    slogan = span(TEXT, "act now", "Slogans")
+    v2 = review(doc, slogan, meta={"reviewed_at": "2026-11-02T10:00:00.5+01:00"})
+    v1 = review(doc, evil, meta={"reviewed_at": "2026-11-01T10:00:00Z"})
+    assert db.add_human_layer(v2, "alice").added
+    assert db.add_human_layer(v1, "alice").added  # an older export, imported later
+    (layer,) = db.human_layers("alice")
+    assert [s.label for s in layer.spans] == ["Slogans"]  # v2 was reviewed last
+    assert layer.reviewed_at == "2026-11-02T09:00:00.500000+00:00"
+    assert not db.add_human_layer(v1, "alice").added  # the same older export again: nothing
+    assert rows(db, human_layers) == 2
+    v1_anew = review(doc, evil, meta={"reviewed_at": "2026-11-03T08:00:00Z"})
+    assert db.add_human_layer(v1_anew, "alice").added
+    (layer,) = db.human_layers("alice")
+    assert [s.label for s in layer.spans] == ["Name_Calling,Labeling"]
+    assert layer.reviewed_at == "2026-11-03T08:00:00+00:00"
+
+
+def test_unreadable_review_times_fall_back_to_the_import_time(db: Store) -> None:
+    doc = analysed(db)
+    reviewed = review(doc, span(TEXT, "EVIL", "Name_Calling,Labeling"), meta={"reviewed_at": "yesterday"})
+    assert db.add_human_layer(reviewed, "alice").added
+    (layer,) = db.human_layers("alice")
+    assert layer.reviewed_at is None

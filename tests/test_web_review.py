@@ -111,3 +111,21 @@ def test_changes_compare_offsets_exactly(marks: list[tuple[int, int, str]], expe
     model = (TechniqueSpan(0, 4, "abcd", "Doubt", 0.5), TechniqueSpan(5, 9, "efgh", "Doubt", 0.5))
     spans = tuple(ReviewedSpan(a, b, label, "technique", text[a:b]) for a, b, label in marks)
     assert changes(model, HumanLayer("d", text, "alice", "", "doccano", spans)) == expected
+
+
+async def test_no_si_figure_where_neither_side_marked_a_technique(
+    client: httpx.AsyncClient, app: Any
+) -> None:
+    """Neither the model nor the reviewer marked a technique span: the table shows "—", the
+    twin null, never 0.00 (which would read as total disagreement)."""
+    page = await analysed_page(client, text="A calm report on the harbour budget. The council met today.")
+    doc_id = page.url.path.rsplit("/", 1)[1]
+    store = app.state.bench.store
+    assert store.get(doc_id).techniques == ()
+    store.add_human_layer(ReviewedDocument((), document_id=doc_id, source_format="doccano"), "alice")
+    twin = (await client.get(page.url.path + ".json")).json()
+    (alice,) = twin["human"]["layers"]
+    assert alice["si"] is None and alice["tc"]["micro_f1"] is None
+    shown = await client.get(page.url.path)
+    row = shown.text.split('<tr data-annotator="alice">', 1)[1].split("</tr>", 1)[0]
+    assert '<td class="si-f1">—</td>' in row and "0.00" not in row

@@ -289,7 +289,12 @@ def _unzipped(
     """(name, bytes) of the entries an import uses, nested zips opened in place (their name a
     folder) down to _MAX_DEPTH; caps and broken zips as in `_zip.entries`."""
     entries: list[tuple[str, bytes]] = []
-    for name, data in _zip.entries(path, raw, _wanted, TOOL, _HINT, prefix, budget):
+    deepest = depth >= _MAX_DEPTH  # zips this deep are not opened, so not read either
+
+    def wanted(name: str) -> bool:
+        return _wanted(name) and not (deepest and name.lower().endswith(".zip"))
+
+    for name, data in _zip.entries(path, raw, wanted, TOOL, _HINT, prefix, budget):
         if not name.lower().endswith(".zip"):
             entries.append((name, data))
         elif depth < _MAX_DEPTH:

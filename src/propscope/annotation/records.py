@@ -60,3 +60,4 @@ class HumanLayer:
     imported_at: str  # ISO 8601, UTC
     source_format: str
     spans: tuple[ReviewedSpan, ...]
+    reviewed_at: str | None = None  # ISO 8601, UTC: when the tool says the review was made

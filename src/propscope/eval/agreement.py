@@ -47,7 +47,9 @@ def agreement(comparisons: Sequence[Comparison]) -> JSON:
     Returns:
         {"si": {precision, recall, f1}, "tc": {micro_f1}, "documents": N, "per_document": [...]}
         where N counts the layers compared (one per document and annotator). A layer without
-        technique spans has no TC figure (null): TC scores human spans.
+        technique spans has no TC figure (null): TC scores human spans. A layer where neither the
+        model nor the reviewer marked a technique span has no SI figure either (null): they agree,
+        but there is nothing to score, and 0.00 would read as total disagreement.
     """
     predicted, gold = _si_sets(comparisons)
     rows, labels = _tc_rows(comparisons)
@@ -70,7 +72,7 @@ def _one(comparison: Comparison) -> JSON:
         "imported_at": layer.imported_at,
         "human_spans": len(comparison.human),
         "model_spans": len(comparison.model),
-        "si": si_scores(predicted, gold),
+        "si": si_scores(predicted, gold) if comparison.human or comparison.model else None,
         "tc": {"micro_f1": tc_scores(rows, labels)["micro_f1"] if rows else None},
     }
 
@@ -139,4 +141,6 @@ def format_agreement(report: Mapping[str, Any]) -> str:
 def _figures(row: Mapping[str, Any]) -> str:
     si, tc = row["si"], row["tc"]["micro_f1"]
     tc_text = "-" if tc is None else f"{tc:.4f}"
+    if si is None:  # neither side marked a technique span
+        return f"{'-':>6} {'-':>6} {'-':>6} {tc_text:>6}"
     return f"{si['precision']:6.4f} {si['recall']:6.4f} {si['f1']:6.4f} {tc_text:>6}"

@@ -206,7 +206,14 @@ def human_layer_row(
         "source_format": review.source_format,
         "source": review.source or None,
         "content_sha256": digest,
+        "reviewed_at": reviewed_at(review.meta),
     }
+
+
+def reviewed_at(meta: Mapping[str, str]) -> datetime | None:
+    """The tool's review time (Label Studio's `reviewed_at`, its annotation's updated_at or
+    created_at) as naive UTC, or None where the tool records none or an unreadable one."""
+    return parse_moment(meta.get("reviewed_at") or meta.get("updated_at"))  # no zone: UTC
 
 
 def human_span_row(layer_id: int, span: ReviewedSpan) -> JSON:

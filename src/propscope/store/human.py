@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from propscope.annotation.checks import checked_spans
 from propscope.annotation.records import HumanLayer, ReviewedDocument, ReviewedSpan
@@ -40,20 +40,26 @@ def add(conn: Connection, review: ReviewedDocument, annotator: str, now: datetim
     """Store `review` (matched to a stored document) as a layer of `annotator`, once.
 
     The spans are checked against the stored text here too (E716-E720), whoever calls, so the
-    store never holds a span that points past or beside the words it claims.
+    store never holds a span that points past or beside the words it claims. A review is a
+    repeat (nothing is added) when it equals the annotator's current layer of the document, or
+    a stored layer with the same spans and the same review time (an older export imported
+    again); so v1, v2, then v1 reviewed anew makes v1 current again. The document's row is
+    locked first (FOR UPDATE on PostgreSQL; SQLite writes one at a time anyway), so two imports
+    of the same review at once store it once.
     """
     doc_id = review.document_id or ""
-    text = conn.execute(select(documents.c.text).where(documents.c.id == doc_id)).scalar()
+    found_text = select(documents.c.text).where(documents.c.id == doc_id).with_for_update()
+    text = conn.execute(found_text).scalar()
     if text is None:
         key = f"document id {doc_id!r}"
         source = review.source or "record"
         raise AnnotationError(AnnotationError.E_UNKNOWN_DOCUMENT.format(source=source, key=key))
     spans = checked_spans(review, doc_id, text)
     digest = _rows.review_sha256(spans)
-    found = _layer_id(conn, doc_id, annotator, digest)
+    row = _rows.human_layer_row(doc_id, annotator, review, digest, now)
+    found = _repeat_of(conn, doc_id, annotator, digest, row["reviewed_at"])
     if found is not None:
         return AddedLayer(found, doc_id, annotator, False, len(spans))
-    row = _rows.human_layer_row(doc_id, annotator, review, digest, now)
     layer_id = _insert_layer(conn, row)
     if spans:
         conn.execute(human_spans.insert(), [_rows.human_span_row(layer_id, s) for s in spans])
@@ -67,21 +73,35 @@ def _insert_layer(conn: Connection, row: dict[str, Any]) -> int:
     return int(key[0])
 
 
-def _layer_id(conn: Connection, doc_id: str, annotator: str, digest: str) -> int | None:
+def _newest_first() -> tuple[ColumnElement[Any], ...]:
+    """Latest first: by the tool's review time where it gave one, else the import time; then id."""
     layers = human_layers.c
-    query = select(layers.id).where(
-        layers.document_id == doc_id, layers.annotator == annotator, layers.content_sha256 == digest
-    )
-    found = conn.execute(query).scalar()
+    return (func.coalesce(layers.reviewed_at, layers.imported_at).desc(), layers.id.desc())
+
+
+def _repeat_of(
+    conn: Connection, doc_id: str, annotator: str, digest: str, reviewed_at: datetime | None
+) -> int | None:
+    """The id of the stored layer this review repeats, or None (see `add`)."""
+    layers = human_layers.c
+    mine = (layers.document_id == doc_id, layers.annotator == annotator)
+    current = conn.execute(
+        select(layers.id, layers.content_sha256).where(*mine).order_by(*_newest_first()).limit(1)
+    ).first()
+    if current is not None and current.content_sha256 == digest:
+        return int(current.id)
+    if reviewed_at is None:
+        return None
+    same = select(layers.id).where(*mine, layers.content_sha256 == digest, layers.reviewed_at == reviewed_at)
+    found = conn.execute(same.limit(1)).scalar()
     return None if found is None else int(found)
 
 
 def latest(conn: Connection, *where: ColumnElement[bool]) -> list[HumanLayer]:
-    """The newest layer per document and annotator among the rows `where` selects, by document
-    id then annotator: a re-review supersedes the earlier one but never deletes it."""
-    newest_first = select(human_layers).where(*where).order_by(
-        human_layers.c.imported_at.desc(), human_layers.c.id.desc()
-    )
+    """The newest layer per document and annotator among the rows `where` selects (by review
+    time, else import time), by document id then annotator: a re-review supersedes the
+    earlier one but never deletes it."""
+    newest_first = select(human_layers).where(*where).order_by(*_newest_first())
     chosen: dict[tuple[str, str], Any] = {}
     for row in conn.execute(newest_first):
         chosen.setdefault((row.document_id, row.annotator), row)
@@ -112,6 +132,7 @@ def _layer(row: Any, text: str, spans: list[tuple[int, int, str, str]]) -> Human
         imported_at=row.imported_at.replace(tzinfo=UTC).isoformat(),
         source_format=row.source_format,
         spans=reviewed,
+        reviewed_at=None if row.reviewed_at is None else row.reviewed_at.replace(tzinfo=UTC).isoformat(),
     )
 
 

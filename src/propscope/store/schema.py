@@ -239,13 +239,14 @@ class HumanLayerRow(Base):
     """One person's review of one document, from one import (migration 0007, issue 18).
 
     Kept apart from the model layers (`analyses`, `technique_spans`), which an import never
-    touches. `content_sha256` hashes the review's spans (`_rows.review_sha256`): unique per
-    document and annotator, so importing the same review again adds nothing. The latest row
-    per document and annotator (by `imported_at`, then `id`) is that person's current view.
+    touches. `content_sha256` hashes the review's spans (`_rows.review_sha256`); it is not
+    unique, since a reviewer may return to an earlier version (v1, v2, v1): importing the same
+    review again adds nothing because store/human.py compares it with the current layer. The
+    latest row per document and annotator (by `reviewed_at`, the tool's review time, else
+    `imported_at`; then `id`) is that person's current view.
     """
 
     __tablename__ = "human_layers"
-    __table_args__ = (UniqueConstraint("document_id", "annotator", "content_sha256"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     document_id: Mapped[str] = mapped_column(
@@ -256,6 +257,7 @@ class HumanLayerRow(Base):
     source_format: Mapped[str] = mapped_column(String(32))
     source: Mapped[str | None] = mapped_column(Text)
     content_sha256: Mapped[str] = mapped_column(String(64))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class HumanSpanRow(Base):

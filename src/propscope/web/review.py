@@ -73,7 +73,7 @@ def _row(result: Result, layer: HumanLayer, base: str, current: bool) -> JSON:
         "imported_at": layer.imported_at,
         "source_format": layer.source_format,
         "spans": {name: counts.get(name, 0) for name in LAYERS},
-        "si": figures["si"],
+        "si": figures["per_document"][0]["si"],  # None where neither side marked a technique
         "tc": figures["tc"],
         "changes": changes(result.techniques, layer),
         "href": f"{base}?{query}",

@@ -1,7 +1,10 @@
 """Human layers: people's reviews of the model's spans, imported from annotation tools (issue 18).
 
-One `human_layers` row per document, annotator and distinct review, its spans in `human_spans`;
-the model layers (`analyses`, `technique_spans`) are left as they are.
+One `human_layers` row per document, annotator and review, its spans in `human_spans`; the
+model layers (`analyses`, `technique_spans`) are left as they are. `reviewed_at` is the tool's
+review time where it records one. No unique key on the content: the same review may come back
+after another (v1, v2, v1 makes v1 current again), so idempotence is checked in code against
+the current layer (store/human.py).
 
 Revision ID: 0007
 Revises: 0006
@@ -31,6 +34,7 @@ def upgrade() -> None:
         sa.Column("source_format", sa.String(length=32), nullable=False),
         sa.Column("source", sa.Text(), nullable=True),
         sa.Column("content_sha256", sa.String(length=64), nullable=False),
+        sa.Column("reviewed_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["document_id"],
             ["documents.id"],
@@ -38,12 +42,6 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_human_layers")),
-        sa.UniqueConstraint(
-            "document_id",
-            "annotator",
-            "content_sha256",
-            name=op.f("uq_human_layers_document_id_annotator_content_sha256"),
-        ),
     )
     op.create_index(op.f("ix_human_layers_document_id"), "human_layers", ["document_id"], unique=False)
     op.create_index(op.f("ix_human_layers_annotator"), "human_layers", ["annotator"], unique=False)
