@@ -441,7 +441,7 @@ async def test_the_article_page_shows_task10_labels_escaped(labelled_app: object
             pages.append((await client.get(posted.headers["location"])).text)
     assert "URW: Praise of Russia" in pages[0] and "Russia is a guarantor of peace" in pages[0]
     assert "<b>Moscow" not in pages[0] and "&lt;b&gt;Moscow keeps the peace" in pages[0]
-    assert "Other: none of the taxonomy's narratives (0.83)" in pages[1]
+    assert "Other: none of the taxonomy's narratives cleared its threshold (P(Other) 0.83)" in pages[1]
 
 
 def test_labels_are_stored_under_their_analyser_and_read_back(tmp_path: Path) -> None:

@@ -311,11 +311,14 @@ def _narrative_labels_table(result: Result) -> Table:
 
 def narrative_label_rows(result: Result) -> list[tuple[str, str, str, str]]:
     """(score, narrative, subnarrative, first evidence) per Task 10 label; `Other` reads as
-    what it means: none of the taxonomy's narratives."""
+    what it means: no narrative of the taxonomy cleared its threshold. Its score is P(Other)
+    itself, which can be low when several narratives are each plausible but none is likely
+    enough, so it is labelled as such rather than shown as confidence in the answer."""
     rows = []
     for label in result.narrative_labels:
         if label.narrative == "Other":
-            rows.append((f"{label.score:.2f}", "Other: none of the taxonomy's narratives", "", ""))
+            shown = "Other: none of the taxonomy's narratives cleared its threshold"
+            rows.append((f"P(Other) {label.score:.2f}", shown, "", ""))
             continue
         sub = label.subnarrative.removeprefix(label.narrative + ": ")
         evidence = label.evidence[0].text[:100] if label.evidence else ""
