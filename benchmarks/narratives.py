@@ -53,7 +53,7 @@ from propscope.analyzers.narratives import (
 from propscope.analyzers.techniques import TechniqueAnalyzer
 from propscope.document import Document
 from propscope.eval.euvsdisinfo import part_of, read_cases
-from propscope.eval.narratives import score_cases
+from propscope.eval.narratives import prf, score_cases
 from propscope.models import encoder
 from propscope.narratives import load_catalogue
 
@@ -92,19 +92,6 @@ class CosineMiniLM(MiniLMNarrativesAnalyzer):
     @cached_property
     def matcher(self) -> Matcher:
         return Matcher.build(load_catalogue(), self.embed)
-
-
-def prf(tp: int, fp: int, fn: int) -> dict[str, float]:
-    p = tp / max(tp + fp, 1)
-    r = tp / max(tp + fn, 1)
-    return {
-        "precision": round(p, 4),
-        "recall": round(r, 4),
-        "f1": round(2 * p * r / max(p + r, 1e-9), 4),
-        "tp": tp,
-        "fp": fp,
-        "fn": fn,
-    }
 
 
 def assign(scores: np.ndarray, ids: list[str], threshold: float) -> list[str]:

@@ -18,15 +18,20 @@ import re
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from propscope import registry
 from propscope.document import Annotations, Document
 from propscope.errors import AnalyzerError
 
+if TYPE_CHECKING:
+    from propscope.web.service import Workbench
+
 NAME = "workerprobe"
 BROKEN = "workerbroken"
 GATE = re.compile(r"GATE:([^;]+);")
 GATE_WAIT_S = 120.0
+SMALL_MAX = 200  # characters: longer documents take the large lane in the worker tests
 
 
 class ProbeAnalyzer:
@@ -66,6 +71,17 @@ class BrokenAnalyzer:
 def register() -> None:
     registry.register(NAME, ProbeAnalyzer)
     registry.register(BROKEN, BrokenAnalyzer)
+
+
+def workbench(folder: Path, **limits: object) -> Workbench:
+    """A Workbench on a fresh SQLite file in `folder`, running only the probe; documents over
+    SMALL_MAX characters take the large lane unless `limits` says otherwise."""
+    from propscope.web.service import Settings, Workbench  # only the test process needs these
+
+    register()
+    limits = {"small_max_chars": SMALL_MAX, **limits}
+    settings = Settings(db_url=f"sqlite:///{folder / 'jobs.db'}", analyzers=[NAME], **limits)  # type: ignore[arg-type]
+    return Workbench(settings)
 
 
 def gated(path: Path, words: int = 10) -> str:

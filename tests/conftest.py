@@ -58,7 +58,15 @@ def pg_store(pg_url: str) -> Iterator[Store]:
 # --- ingestion fixtures (tests/test_ingest_*.py) ---------------------------------------------
 
 INGEST_DATA = Path(__file__).parent / "data" / "ingest"
-SPECIMEN = Path(__file__).parents[1] / ".." / "shared" / "examples" / "neo-kazakhstan-2022.txt"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared"
+SPECIMEN = SHARED_DATA / "examples" / "neo-kazakhstan-2022.txt"  # the real article, read by two fixtures
+ARTICLE_HTML = (  # a news page the URL-ingestion tests serve: title and two paragraphs
+    b"<html><head><title>Council Approves New Harbour Budget</title></head><body><article>"
+    b"<p>The town council approved the harbour budget on Monday evening after a long debate "
+    b"about the cost of repairing the sea wall before the autumn storms arrive.</p>"
+    b"<p>Opposition members said the plan left too little money for the fishing fleet.</p>"
+    b"</article></body></html>"
+)
 PUBLIC_IP = "93.184.215.14"  # any global address: MockTransport never connects to it
 
 
@@ -124,10 +132,6 @@ def warc_bytes() -> Any:
 
 # --- claims / entities / narratives fixtures (tests/test_claims.py, test_entities.py, ...) ----
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared"
-SPECIMEN = SHARED_DATA / "examples" / "neo-kazakhstan-2022.txt"
-
-
 @pytest.fixture(scope="session")
 def specimen_text() -> str:
     """The NEO Kazakhstan article from shared/, or a skip saying where it is expected."""
@@ -152,6 +156,16 @@ def app(tmp_path: Path) -> Iterator[Any]:
     made = make_app(tmp_path)
     yield made
     made.state.bench.close()
+
+
+@pytest.fixture
+def bench(tmp_path: Path) -> Iterator[Any]:
+    """A workbench on a fresh SQLite file running only the worker probe (tests/_workers.py)."""
+    from _workers import workbench
+
+    made = workbench(tmp_path)
+    yield made
+    made.close()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import ARTICLE_HTML as HTML
 
 from propscope.config import IngestOptions
 from propscope.errors import FetchError, IngestError
@@ -22,13 +23,6 @@ from propscope.ingest import IngestFailure, iter_documents, load
 from propscope.ingest.urls import Fetcher, is_public
 
 Handler = Callable[[httpx.Request], httpx.Response]
-HTML = (
-    b"<html><head><title>Council Approves New Harbour Budget</title></head><body><article>"
-    b"<p>The town council approved the harbour budget on Monday evening after a long debate "
-    b"about the cost of repairing the sea wall before the autumn storms arrive.</p>"
-    b"<p>Opposition members said the plan left too little money for the fishing fleet.</p>"
-    b"</article></body></html>"
-)
 URL = "https://news.example/story"
 
 

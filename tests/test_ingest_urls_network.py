@@ -21,6 +21,7 @@ from typing import Any
 import httpcore
 import httpx
 import pytest
+from conftest import ARTICLE_HTML as HTML
 from typer.testing import CliRunner
 
 from propscope.config import IngestOptions
@@ -29,13 +30,6 @@ from propscope.ingest import load
 from propscope.ingest.urls import Fetcher
 
 PUBLIC = "93.184.216.34"  # the address; never connected to for real
-HTML = (
-    b"<html><head><title>Council Approves New Harbour Budget</title></head><body><article>"
-    b"<p>The town council approved the harbour budget on Monday evening after a long debate "
-    b"about the cost of repairing the sea wall before the autumn storms arrive.</p>"
-    b"<p>Opposition members said the plan left too little money for the fishing fleet.</p>"
-    b"</article></body></html>"
-)
 SECRET = b"<html><head><title>Loopback Secret</title></head><body><p>" + b"secret " * 40 + b"</p>"
 Handler = http.server.BaseHTTPRequestHandler
 Route = Callable[[Handler], None]

@@ -7,7 +7,6 @@ not, and the articles not yet analysed were lost without a word.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,7 @@ import pytest
 from propscope.store import Store
 from propscope.store.jobs import JobStore
 from propscope.web.jobs import MAX_ATTEMPTS, JobRunner
-from propscope.web.service import Settings, Workbench
+from propscope.web.service import Workbench
 
 WAIT_S = 120.0
 ODD = [{"text": "a NUL \x00 inside"}, {"text": "a lone surrogate \ud800 inside"},
@@ -56,20 +55,6 @@ def test_pruning_keeps_the_newest_and_every_unfinished_job(store: Store) -> None
             jobs.set_status(f"j{n}", "done")
     assert jobs.prune(keep=2) == 2
     assert {f"j{n}" for n in range(5) if jobs.get(f"j{n}")} == {"j0", "j3", "j4"}
-
-
-def _bench(folder: Path) -> Workbench:
-    _workers.register()
-    settings = Settings(db_url=f"sqlite:///{folder / 'jobs.db'}", analyzers=[_workers.NAME],
-                        small_max_chars=200)
-    return Workbench(settings)
-
-
-@pytest.fixture
-def bench(tmp_path: Path) -> Iterator[Workbench]:
-    made = _bench(tmp_path)
-    yield made
-    made.close()
 
 
 def _finished(runner: JobRunner, job_id: str) -> dict[str, Any]:
@@ -111,7 +96,7 @@ def test_an_article_in_progress_at_every_restart_is_reported_not_retried(bench: 
 
 def test_shutdown_leaves_the_rest_for_the_next_start(tmp_path: Path) -> None:
     gate = tmp_path / "release"
-    first = _bench(tmp_path)
+    first = _workers.workbench(tmp_path)
     runner = JobRunner(first)
     job_id = runner.submit([{"text": "A short one."}, {"text": _workers.gated(gate, words=60)}])["job"]
     deadline = time.monotonic() + WAIT_S
@@ -122,7 +107,7 @@ def test_shutdown_leaves_the_rest_for_the_next_start(tmp_path: Path) -> None:
     left = JobStore(first.store.engine).get(job_id)
     assert left is not None and left.status == "running" and left.done == 1
     gate.touch()
-    second = _bench(tmp_path)
+    second = _workers.workbench(tmp_path)
     try:
         again = JobRunner(second)
         assert again.resume() == [job_id]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import _workers
@@ -21,23 +20,8 @@ from propscope.document import Document
 from propscope.errors import StoreError, WebError
 from propscope.web.service import Settings, Workbench, usable_analyzers
 
-SMALL_MAX = 200  # characters: longer documents take the large lane in these tests
+SMALL_MAX = _workers.SMALL_MAX
 WAIT_S = 120.0  # generous bound for a spawned worker on a loaded 2-core machine
-
-
-def _bench(folder: Path, **limits: object) -> Workbench:
-    _workers.register()
-    limits = {"small_max_chars": SMALL_MAX, **limits}
-    settings = Settings(db_url=f"sqlite:///{folder / 'w.db'}", analyzers=[_workers.NAME],
-                        **limits)  # type: ignore[arg-type]
-    return Workbench(settings)
-
-
-@pytest.fixture
-def bench(tmp_path: Path) -> Iterator[Workbench]:
-    made = _bench(tmp_path)
-    yield made
-    made.close()
 
 
 def _workers_running() -> list[multiprocessing.process.BaseProcess]:
@@ -73,7 +57,7 @@ def test_small_lane_keeps_its_worker_between_requests(bench: Workbench) -> None:
 
 
 def test_small_worker_is_replaced_past_its_memory_limit(tmp_path: Path) -> None:
-    bench = _bench(tmp_path, small_rss_limit=1)  # every process holds more than one byte
+    bench = _workers.workbench(tmp_path, small_rss_limit=1)  # every process holds more than one byte
     try:
         pids = [bench.analyse(Document(text=f"Short article {n}."), WAIT_S).stats["worker_pid"]
                 for n in range(2)]
@@ -99,7 +83,7 @@ def test_at_most_two_worker_processes(bench: Workbench, tmp_path: Path) -> None:
 
 
 def test_a_batch_outliving_its_callers_is_stopped(tmp_path: Path) -> None:
-    bench = _bench(tmp_path, small_max_chars=10_000)
+    bench = _workers.workbench(tmp_path, small_max_chars=10_000)
     try:
         bench.analyse(Document(text="Warm-up article."), WAIT_S)
         pid = bench.small.pid
@@ -130,7 +114,7 @@ def test_an_analyser_error_comes_back_from_the_worker(bench: Workbench) -> None:
 
 
 def test_closed_workbench_refuses_with_e627(tmp_path: Path) -> None:
-    bench = _bench(tmp_path)
+    bench = _workers.workbench(tmp_path)
     bench.close()
     with pytest.raises(WebError, match="E627"):
         bench.submit(Document(text="Too late."))

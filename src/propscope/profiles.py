@@ -110,10 +110,9 @@ def interactive_default() -> str:
 def folder_profile(folder: Path) -> str | None:
     """The profile a model folder belongs to: a bundled profile's own folder, else the
     `profile` its config.json records (retrained folders do), else None (an older run)."""
-    resolved = folder.resolve()
-    bundled = [p.name for p in PROFILES.values() if p.model_dir.resolve() == resolved]
+    bundled = _bundled(folder)
     if bundled:
-        return bundled[0]
+        return bundled
     recorded = read_config(folder).get("profile")
     return str(recorded) if recorded else None
 
@@ -123,17 +122,22 @@ def model_tag(folder: Path) -> str:
     for a bundled profile (`fast`), else the folder's profile, model version and a digest of its
     config.json (`fast-techniques-minilm-6-ft-3f2a9c1d`), so results of a retrained model are
     stored apart from the bundled model's and never mix with them silently."""
-    resolved = folder.resolve()
-    bundled = [p.name for p in PROFILES.values() if p.model_dir.resolve() == resolved]
+    bundled = _bundled(folder)
     if bundled:
-        return bundled[0]
+        return bundled
     config = read_config(folder)
     try:
         digest = hashlib.sha256((folder / "config.json").read_bytes()).hexdigest()[:8]
     except OSError:
-        digest = hashlib.sha256(str(resolved).encode("utf-8")).hexdigest()[:8]
+        digest = hashlib.sha256(str(folder.resolve()).encode("utf-8")).hexdigest()[:8]
     parts = [str(config.get("profile") or "custom"), str(config.get("version") or "model"), digest]
     return "-".join(parts)
+
+
+def _bundled(folder: Path) -> str | None:
+    """The name of the profile whose bundled folder `folder` is, else None."""
+    resolved = folder.resolve()
+    return next((p.name for p in PROFILES.values() if p.model_dir.resolve() == resolved), None)
 
 
 def read_config(folder: Path) -> dict[str, object]:

@@ -31,6 +31,7 @@ from propscope.analyzers import _spacy
 from propscope.analyzers.techniques import ReadsTechniqueEncoder
 from propscope.document import Annotations, Document, Evidence, NarrativeLabel
 from propscope.errors import AnalyzerError
+from propscope.models._files import require_encoder
 
 Floats = NDArray[np.float32]
 
@@ -154,7 +155,7 @@ class TaxonomyHead:
 
     @classmethod
     def load(cls, folder: Path) -> TaxonomyHead:
-        """The head in a profile's model folder (E201-style AnalyzerError when missing)."""
+        """The head in a profile's model folder (E204 AnalyzerError when missing)."""
         npz, meta = folder / f"{HEAD}.npz", folder / f"{HEAD}.json"
         if not (npz.is_file() and meta.is_file()):
             raise AnalyzerError(AnalyzerError.E_MODEL.format(name="narrative_labels", path=folder))
@@ -231,13 +232,9 @@ class NarrativeLabelsAnalyzer(_spacy.SharedParse, ReadsTechniqueEncoder):
     def head(self) -> TaxonomyHead:
         """The head fitted on this encoder; a head fitted on another one is refused."""
         head = load_head(str(self.model_dir))
-        fitted_on, version = head.config.get("encoder"), self.model.config.get("version")
-        if fitted_on != version:
-            reason = (
-                f"the narrative head was fitted on {fitted_on!r}, this encoder is {version!r}; refit it "
-                "with python -m propscope.training.narrative_taxonomy"
-            )
-            raise AnalyzerError(AnalyzerError.E_LOAD.format(name="narrative_labels", reason=reason))
+        refit = "refit it with python -m propscope.training.narrative_taxonomy"
+        version = self.model.config.get("version")
+        require_encoder(head.config, version, self.name, "the narrative head was", refit)
         return head
 
     def analyze(

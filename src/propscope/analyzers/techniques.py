@@ -24,6 +24,7 @@ from propscope import profiles
 from propscope.document import Annotations, Document, TechniqueSpan, sort_spans
 from propscope.errors import AnalyzerError
 from propscope.models import technique_head as head
+from propscope.models._files import require_encoder
 from propscope.models.assessment import Assessor
 from propscope.models.calibration import calibration_inputs, load_maps
 from propscope.models.runtime import Tokens, WindowedEncoder
@@ -127,13 +128,9 @@ class TechniqueModel:
         score without complaint and be wrong, so their recorded encoder must be this model.
         """
         heads = SentenceHeads.load(self.folder)
-        fitted_on, version = heads.config.get("encoder"), self.config.get("version")
-        if fitted_on != version:
-            reason = (
-                f"the sentence heads were fitted on {fitted_on!r}, this encoder is {version!r}; "
-                f"refit them with python -m propscope.training.sentence_heads --model {self.folder}"
-            )
-            raise AnalyzerError(AnalyzerError.E_LOAD.format(name="sentence heads", reason=reason))
+        refit = f"refit them with python -m propscope.training.sentence_heads --model {self.folder}"
+        version = self.config.get("version")
+        require_encoder(heads.config, version, "sentence heads", "the sentence heads were", refit)
         return heads
 
     def sentence_features(
@@ -261,6 +258,7 @@ class TechniqueAnalyzer:
     def __init__(self, model_dir: Path | None = None) -> None:
         self.model_dir = model_dir or default_model_dir()
         self.version = versioned(VERSION, self.model_dir)
+        self.profile = profiles.folder_profile(self.model_dir)  # once, not per document's assessment
 
     @property
     def model(self) -> TechniqueModel:
@@ -293,5 +291,5 @@ class TechniqueAnalyzer:
             **assessor.assess(text, [s.score for s in spans]),
             "techniques": dict(Counter(s.technique for s in spans).most_common()),
             "model": self.model.config.get("version"),
-            "profile": profiles.folder_profile(self.model_dir),
+            "profile": self.profile,
         }

@@ -17,6 +17,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from propscope.annotation.records import LAYERS, ReviewedSpan
@@ -29,11 +30,11 @@ ACTOR_PREFIX = "actor:"  # flat label of an actor mention in one-label-set tools
 
 # The labels a reviewer may choose, per layer: techniques by their SemEval names (the model's and
 # the scorer's classes), a claim is just marked, an actor mention carries its role.
-LABELS: Mapping[str, tuple[str, ...]] = {
+LABELS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     "technique": NAMES,
     "claim": (CLAIM_LABEL,),
     "actor": ROLES,
-}
+})
 
 _SHOWN = 40  # characters of span text quoted in an error message
 

@@ -8,20 +8,11 @@ span, never a silent shift: the only safe mend is a new export from the store.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from types import MappingProxyType
 
+from propscope.annotation._common import LABELS  # the sets the tools are given, one per layer
 from propscope.annotation.records import LAYERS, ReviewedDocument, ReviewedSpan
-from propscope.document import ROLES
 from propscope.errors import AnnotationError
-from propscope.techniques import TECHNIQUES
 
-# The labels each layer accepts, in propscope's own spelling: the 14 PTC technique names, one
-# label for a check-worthy claim, and the actor roles the `entities` analyser assigns.
-KNOWN_LABELS: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "technique": tuple(t.name for t in TECHNIQUES),
-    "claim": ("claim",),
-    "actor": ROLES,
-})
 EXCERPT = 60  # characters of span text quoted in an error message
 
 
@@ -66,8 +57,8 @@ def check_label(layer: str, label: str, where: Mapping[str, object]) -> None:
     if layer not in LAYERS:
         known = ", ".join(LAYERS)
         raise AnnotationError(AnnotationError.E_REVIEW_LAYER.format(**where, layer=layer, known=known))
-    if label not in KNOWN_LABELS[layer]:
-        known = ", ".join(KNOWN_LABELS[layer])
+    if label not in LABELS[layer]:
+        known = ", ".join(LABELS[layer])
         raise AnnotationError(
             AnnotationError.E_REVIEW_LABEL.format(**where, layer=layer, label=label, known=known)
         )

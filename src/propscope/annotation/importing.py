@@ -8,10 +8,10 @@ id its text hashes to; the offsets are then checked against the stored text, nev
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
+from propscope.annotation._common import text_sha256 as text_sha256  # re-exported: tests hash with it
 from propscope.annotation.records import ReviewedDocument
 from propscope.api import Failure
 from propscope.document import document_id
@@ -121,11 +121,6 @@ class DocumentFinder:
         if self._by_sha256 is None:
             self._by_sha256 = self._store.text_sha256_index()
         return self._by_sha256
-
-
-def text_sha256(text: str) -> str:
-    """The `text_sha256` of a review: hex SHA-256 of the UTF-8 text, as exports write it."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _key(review: ReviewedDocument) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from propscope.errors import UsageError
+from propscope.eval.task10 import read_raw
 
 OTHER = "Other"  # the taxonomy's label for an article with no narrative, on both levels
 
@@ -32,12 +33,6 @@ class ArticleLabels:
     article: str
     narratives: tuple[str, ...]
     subnarratives: tuple[str, ...]
-
-
-def read_raw(path: Path) -> str:
-    """A Task 10 file's text with its line endings kept."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        return handle.read()
 
 
 def _labels(field: str) -> tuple[str, ...]:
@@ -190,7 +185,7 @@ def eval_narrative_taxonomy_command(
     Returns:
         The text to print.
     """
-    from propscope.analyzers.narrative_taxonomy import TaxonomyHead
+    from propscope.analyzers.narrative_taxonomy import load_head
 
     gold_rows = read_gold(gold) if gold is not None else None
     docs = read_documents(documents)
@@ -199,7 +194,7 @@ def eval_narrative_taxonomy_command(
         _check_ids(ids, [a for a, _ in docs], f"--gold {gold}", f"--documents {documents}")
         order = {g.article: k for k, g in enumerate(gold_rows)}
         docs.sort(key=lambda d: order[d[0]])
-    head = TaxonomyHead.load(model_dir)
+    head = load_head(str(model_dir))  # cached: the analyser below reuses it
     rows = predict(docs, model_dir)
     write_predictions(predictions_out, rows, head.taxonomy.parents)
     report: dict[str, Any] = {"articles": len(rows), "predictions": str(predictions_out)}

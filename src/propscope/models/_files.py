@@ -21,3 +21,14 @@ def read_head(
     with np.load(folder / weights) as npz:
         arrays = {key: np.asarray(npz[key], dtype=dtype) for key in npz.files}
     return json.loads((folder / config).read_text("utf-8")), arrays
+
+
+def require_encoder(config: dict[str, Any], encoder: object, name: str, what: str, refit: str) -> None:
+    """E203 unless the head's recorded `encoder` is this `encoder` version: a head fitted on
+    another encoder (or other windows) would score without complaint and be wrong.
+
+    `what` opens the reason ("the framing head was"), `refit` closes it (how to refit)."""
+    fitted_on = config.get("encoder")
+    if fitted_on != encoder:
+        reason = f"{what} fitted on {fitted_on!r}, this encoder is {encoder!r}; {refit}"
+        raise AnalyzerError(AnalyzerError.E_LOAD.format(name=name, reason=reason))

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from propscope.errors import AnalyzerError
-from propscope.models._files import read_head
+from propscope.models._files import read_head, require_encoder
 from propscope.models.sentence_heads import unit
+from propscope.models.technique_head import softmax as softmax  # re-exported: training reads it here
 
 WEIGHTS = "framing.npz"
 CONFIG = "framing.json"
@@ -86,12 +86,6 @@ def mention_features(
         same = unit(block[4:].mean(axis=0, keepdims=True))[0]
         rows.append(np.concatenate([*unit(block[:4]), same, article_state]))
     return np.asarray(rows, dtype=np.float32)
-
-
-def softmax(z: Array) -> Array:
-    """Row-wise softmax."""
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return np.asarray(e / e.sum(axis=1, keepdims=True))
 
 
 def fine_logit(probabilities: Array) -> Array:
@@ -190,10 +184,6 @@ def load_head(folder: str) -> FramingHead:
     path = Path(folder)
     head = FramingHead.load(path)
     encoder = json.loads((path / "config.json").read_text("utf-8")).get("version")
-    if head.config.get("encoder") != encoder:
-        reason = (
-            f"the framing head was fitted on {head.config.get('encoder')!r}, this encoder is {encoder!r}; "
-            f"refit it with python -m propscope.training.framing --out {path}"
-        )
-        raise AnalyzerError(AnalyzerError.E_LOAD.format(name="framing head", reason=reason))
+    refit = f"refit it with python -m propscope.training.framing --out {path}"
+    require_encoder(head.config, encoder, "framing head", "the framing head was", refit)
     return head

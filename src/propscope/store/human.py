@@ -7,7 +7,6 @@ store.py keeps to documents and analyses. Nothing here reads or writes `analyses
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, select
 
+from propscope.annotation._common import text_sha256
 from propscope.annotation.checks import checked_spans
 from propscope.annotation.records import HumanLayer, ReviewedDocument, ReviewedSpan
 from propscope.errors import AnnotationError
@@ -152,6 +152,6 @@ def text_sha256_index(conn: Connection, page: int = CHUNK) -> dict[str, str]:
     after = ""
     query = select(documents.c.id, documents.c.text).order_by(documents.c.id).limit(page)
     while rows := conn.execute(query.where(documents.c.id > after)).all():
-        index.update((hashlib.sha256(text.encode("utf-8")).hexdigest(), doc_id) for doc_id, text in rows)
+        index.update((text_sha256(text), doc_id) for doc_id, text in rows)
         after = rows[-1][0]
     return index

@@ -44,7 +44,9 @@ from propscope.analyzers.narrative_taxonomy import (
     article_features,
     decide,
 )
-from propscope.eval.narrative_taxonomy import read_gold, read_raw, samples_f1
+from propscope.eval.narrative_taxonomy import read_gold, samples_f1
+from propscope.eval.task10 import read_raw
+from propscope.models.calibration import expected_calibration_error
 
 # One thread each for torch and BLAS: the fits are small, and on a shared machine many BLAS
 # threads made one 320x1152 SVD take 7 s instead of 0.3 s.
@@ -209,12 +211,9 @@ def calibrate(z: np.ndarray, platt: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(z * platt[:, 0] + platt[:, 1], -30, 30)))
 
 
-def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
-    """Expected calibration error: |mean p - share positive| over 10 equal-width bins, weighted."""
-    p, y = p.ravel(), y.ravel()
-    which = np.minimum((p * bins).astype(int), bins - 1)
-    return float(sum(abs(p[which == b].mean() - y[which == b].mean()) * (which == b).sum()
-                     for b in range(bins) if (which == b).any()) / len(p))
+def ece(p: np.ndarray, y: np.ndarray) -> float:
+    """Expected calibration error over every (article, label) pair (models/calibration's bins)."""
+    return expected_calibration_error(p.ravel(), y.ravel())
 
 
 # ---------------------------------------------------------------- decisions and scores

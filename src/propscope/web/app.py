@@ -27,7 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import propscope
 from propscope.config import RateLimits
 from propscope.errors import AnalyzerError, FetchError, IngestError, PropscopeError, StoreError, WebError
-from propscope.render import technique_info
+from propscope.render import assessment_text, technique_info
 from propscope.store import Store
 from propscope.web.auth import CsrfSigner, csrf_token, remember_session
 from propscope.web.inputs import for_web
@@ -151,6 +151,7 @@ def _templates() -> Jinja2Templates:
         label=lambda name: technique_info(str(name)).label,
         css=lambda name: css_class(str(name)),
         qs=query_string,
+        assessment=assessment_text,  # the same sentence as the terminal view's
     )
     return templates
 
