@@ -1,8 +1,10 @@
 """Technique model benchmark: PTC dev quality (SI P/R/F1, TC micro-F1, per technique, confusion),
 int8 vs fp32, throughput at batch 1 and 32, model load time and peak RSS.
 
-    python benchmarks/techniques.py [--data ../shared/data/ptc-semeval2020-task11]
+    python benchmarks/techniques.py [--data ../shared/data/ptc-semeval2020-task11] [--profile fast]
         [--fp32 runs/techniques/main/model-fp32.onnx] [--out benchmarks/results/techniques.json]
+
+`--profile accurate` measures the MPNet model (default output techniques-accurate.json).
 
 Writes JSON (with the command that produced it) and prints a summary.
 """
@@ -22,7 +24,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from propscope.analyzers.techniques import MODEL_DIR, TechniqueModel
+from propscope import profiles
+from propscope.analyzers.techniques import TechniqueModel
 from propscope.eval.ptc import evaluate_ptc, format_report, read_articles
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,11 +58,12 @@ def throughput(model: TechniqueModel, texts: list[str], batch: int) -> dict[str,
             "seconds": seconds, "articles": len(texts)}
 
 
-def fp32_dir(fp32: Path) -> Path:
+def fp32_dir(fp32: Path, model_dir: Path) -> Path:
     """A model folder identical to the bundled one but with the fp32 encoder."""
     folder = Path(tempfile.mkdtemp(prefix="techniques-fp32-"))
-    for name in ("tokenizer.json", "config.json", "tc_head.npz"):
-        shutil.copy(MODEL_DIR / name, folder / name)
+    for name in ("tokenizer.json", "config.json", "tc_head.npz", "calibration.json"):
+        if (model_dir / name).is_file():
+            shutil.copy(model_dir / name, folder / name)
     shutil.copy(fp32, folder / "model.onnx")
     return folder
 
@@ -67,22 +71,29 @@ def fp32_dir(fp32: Path) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA)
-    parser.add_argument("--fp32", type=Path, default=ROOT / "runs/techniques/cont/model-fp32.onnx")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks/results/techniques.json")
+    parser.add_argument("--profile", default="fast", choices=sorted(profiles.PROFILES))
+    parser.add_argument("--fp32", type=Path, help="the profile's fp32 ONNX (default: fast's training run)")
+    parser.add_argument("--out", type=Path)
     parser.add_argument("--speed-articles", type=int, default=40)
     args = parser.parse_args()
+    fast = args.profile == "fast"
+    args.fp32 = args.fp32 or (ROOT / "runs/techniques/cont/model-fp32.onnx" if fast else Path("/nonexistent"))
+    name = "techniques.json" if fast else "techniques-accurate.json"
+    args.out = args.out or ROOT / "benchmarks/results" / name
+    model_dir = profiles.get_profile(args.profile).model_dir
     if not args.data.is_dir():
         print(f"PTC data absent: {args.data}; nothing to measure", file=sys.stderr)
         return 0
     started = time.perf_counter()
-    model = TechniqueModel(MODEL_DIR)
+    model = TechniqueModel(model_dir)
     load_s = time.perf_counter() - started
     result: dict[str, Any] = {
         "command": "python benchmarks/techniques.py " + shlex.join(sys.argv[1:]),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
-        "model": {"dir": str(MODEL_DIR.relative_to(ROOT)), "version": model.config["version"],
-                  "size_mb": round((MODEL_DIR / "model.onnx").stat().st_size / 2**20, 1)},
+        "model": {"dir": str(model_dir.relative_to(ROOT)), "version": model.config["version"],
+                  "profile": args.profile,
+                  "size_mb": round(sum(p.stat().st_size for p in model_dir.glob("model.onnx*")) / 2**20, 1)},
         "load_seconds": round(load_s, 3),
     }
     result["dev_int8"] = quality(model, args.data)
@@ -90,7 +101,7 @@ def main() -> int:
     texts = list(read_articles(args.data / "dev-articles").values())[: args.speed_articles]
     result["throughput"] = {f"batch_{b}": throughput(model, texts, b) for b in (1, 32)}
     if args.fp32.is_file():
-        fp32 = TechniqueModel(fp32_dir(args.fp32))
+        fp32 = TechniqueModel(fp32_dir(args.fp32, model_dir))
         dev = quality(fp32, args.data)
         result["dev_fp32"] = {"si": dev["si"], "tc_micro_f1": dev["tc"]["micro_f1"]}
         result["throughput_fp32_batch_32"] = throughput(fp32, texts, 32)

@@ -16,6 +16,19 @@ PG_URL_ENV = "PROPSCOPE_TEST_PG_URL"
 
 
 @pytest.fixture
+def accurate_absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A models folder where only `fast` is installed, whether or not this checkout ships the
+    accurate model: what asking for an uninstalled profile does (E412) is tested on it."""
+    from propscope import profiles
+
+    models = tmp_path / "models-fast-only"
+    models.mkdir()
+    (models / profiles.PROFILES["fast"].folder).symlink_to(profiles.PROFILES["fast"].model_dir)
+    monkeypatch.setattr(profiles, "MODELS_DIR", models)
+    return models
+
+
+@pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     """A fresh, migrated SQLite store in a temporary file."""
     opened = Store.open(f"sqlite:///{tmp_path / 'store.db'}")

@@ -323,6 +323,7 @@ def test_eval_on_task10_english_train(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("profile", "code"), [("accurate", "E412"), ("nope", "E411")])
+@pytest.mark.usefixtures("accurate_absent")
 def test_eval_refuses_a_profile_with_exit_2(tmp_path: Path, profile: str, code: str) -> None:
     status, _, stderr = _eval(tmp_path, DATA / "mentions.txt", "--profile", profile)
     assert status == 2 and code in stderr

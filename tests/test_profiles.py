@@ -2,7 +2,8 @@
 (`profiles.model_dir`) deciding which model folder every encoder-reading analyser gets, and the
 profile recorded in every result's analyser versions.
 
-`accurate` is not installed in this release: asking for it is E412 (exit 2), never `fast`.
+Asking for a profile that is not installed is E412 (exit 2), never `fast`: tested on a models
+folder where only `fast` is (the `accurate_absent` fixture), since this release ships both.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def test_unknown_profile_is_e411(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["accurate"])
+@pytest.mark.usefixtures("accurate_absent")
 def test_accurate_is_not_installed_e412_never_fast(name: str) -> None:
     assert not PROFILES[name].installed
     with pytest.raises(UsageError, match=f"E412 profile {name!r} is not installed"):
@@ -64,8 +66,21 @@ def test_accurate_is_not_installed_e412_never_fast(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["fast", None])
 def test_fast_is_the_bundled_folder(name: str | None) -> None:
-    assert profiles.model_dir(name) == FAST
-    assert profiles.interactive_default() == "fast"  # accurate not installed here
+    assert profiles.model_dir(name) == FAST  # the corpus default: `batch` and `eval`
+
+
+@pytest.mark.parametrize("name", ["fast"])
+@pytest.mark.usefixtures("accurate_absent")
+def test_without_accurate_the_interactive_default_is_fast(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(profiles, "ACCURATE_BY_DEFAULT", True)
+    assert profiles.interactive_default() == name
+
+
+@pytest.mark.parametrize("name", ["fast"])
+def test_installed_accurate_measured_no_better_is_not_the_default(name: str) -> None:
+    """This release's MPNet model is installed but measured no better: opt-in only."""
+    assert PROFILES["accurate"].installed and not profiles.ACCURATE_BY_DEFAULT
+    assert profiles.interactive_default() == name
 
 
 @pytest.mark.parametrize("name", ["accurate"])
@@ -77,6 +92,7 @@ def test_installed_accurate_is_used_and_becomes_the_interactive_default(
     (folder / "model.onnx").write_bytes(b"")
     (tmp_path / "techniques").symlink_to(FAST)
     monkeypatch.setattr(profiles, "MODELS_DIR", tmp_path)
+    monkeypatch.setattr(profiles, "ACCURATE_BY_DEFAULT", True)
     assert profiles.model_dir(name) == folder
     assert profiles.interactive_default() == name
     assert profiles.model_dir(None) == tmp_path / "techniques"  # the corpus default stays fast
@@ -171,6 +187,7 @@ def test_model_dir_goes_only_to_factories_that_take_it(retrained: Path, names: l
 
 
 @pytest.mark.parametrize("text", ["The corrupt elites lied again and again. Shame on them."])
+@pytest.mark.usefixtures("accurate_absent")
 def test_python_api_profile(text: str) -> None:
     result = propscope.analyze(Document(text), ["techniques"], profile="fast")
     assert result.analyzers == {"techniques": f"{VERSION}+fast"}
@@ -203,6 +220,7 @@ def _commands(tmp_path: Path) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("command", ["analyze", "serve", "batch", "eval ptc", "eval checkworthy"])
 @pytest.mark.parametrize(("profile", "code"), [("accurate", "E412"), ("nope", "E411")])
+@pytest.mark.usefixtures("accurate_absent")
 def test_cli_refuses_a_profile_with_exit_2(tmp_path: Path, command: str, profile: str, code: str) -> None:
     args = [*_commands(tmp_path)[command], "--profile", profile]
     result = CliRunner().invoke(app, args)
@@ -249,3 +267,27 @@ def test_served_workers_read_the_served_folder(retrained: Path, names: tuple[str
 
     (analyzer,) = WorkerSpec.of(names, "", model_dir=str(retrained)).pipeline().analyzers
     assert analyzer.model_dir == retrained  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", ["accurate"])
+def test_the_bundled_accurate_profile_runs_every_default_analyser(specimen_text: str, profile: str) -> None:
+    """One MPNet pass feeds techniques, claims, framing and Task 10 narratives: every default
+    analyser runs on the specimen, each version says the profile, spans are well formed."""
+    result = propscope.analyze(Document(specimen_text), profile=profile)
+    assert set(result.analyzers) == set(registry.default_names())
+    encoder_readers = {"techniques", "claims", "entities", "narrative_labels"}
+    assert all(result.analyzers[name].endswith(f"+{profile}") for name in encoder_readers)
+    result.annotations.check(specimen_text)  # every span inside the text, carrying its text (E101)
+    spans = result.annotations.techniques
+    assert spans and all(0 <= s.start < s.end <= len(specimen_text) for s in spans)
+    assert all(0.0 <= s.score <= 1.0 for s in spans)
+
+
+@pytest.mark.parametrize("profile", ["accurate"])
+def test_the_accurate_profile_has_no_shared_projection_e203(profile: str) -> None:
+    """Its sentence heads carry the claims head only: `narratives_shared` says so, coded."""
+    from propscope.errors import AnalyzerError
+
+    with pytest.raises(AnalyzerError, match=r"E203 .*no projection into MiniLM's space"):
+        propscope.analyze(Document("They lied and lied again."), ["narratives_shared"], profile=profile)

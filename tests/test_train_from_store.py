@@ -271,6 +271,7 @@ def test_cli_analyze_refuses_default_analysers_on_the_retrained_folder(
 
 
 @pytest.mark.parametrize("profile", ["accurate"])
+@pytest.mark.usefixtures("accurate_absent")
 def test_cli_from_store_with_an_uninstalled_profile_exits_2(tmp_path: Path, profile: str) -> None:
     from propscope.cli import app
 
@@ -331,3 +332,21 @@ def _tiny_profile(tiny: tuple[Path, Path]) -> pytest.MonkeyPatch:
     patch.setenv(MODEL_OVERRIDE_ENV, str(tiny[1]))
     patch.setattr(tt, "base_model_path", lambda: tiny[0])
     return patch
+
+
+@pytest.mark.parametrize("profile", ["accurate"])
+def test_cli_from_store_refuses_the_accurate_profile_e415(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          profile: str) -> None:
+    """Its MPNet architecture is a training-time download: refused plainly, store untouched."""
+    from propscope import profiles
+    from propscope.cli import app
+
+    models = tmp_path / "models"
+    (models / profiles.PROFILES[profile].folder).mkdir(parents=True)
+    (models / profiles.PROFILES[profile].folder / "model.onnx").write_bytes(b"")
+    monkeypatch.setattr(profiles, "MODELS_DIR", models)
+    args = ["train", "techniques", "--from-store", "--db", f"sqlite:///{tmp_path / 's.db'}",
+            "--profile", profile, "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and "E415" in result.output
+    assert not (tmp_path / "s.db").exists()

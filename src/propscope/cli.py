@@ -491,7 +491,10 @@ def train_techniques(
         epochs=epochs or retrain.EPOCHS, max_steps=max_steps, seed=seed,
     )
     try:
-        _model_dir(profile, None)  # E411/E412 (exit 2) before the store is opened
+        retrain.check_retrainable(_model_dir(profile, None))  # E411/E412/E415 before the store opens
+    except UsageError as exc:
+        raise _fail(exc, 2) from exc
+    try:
         report = retrain.train_from_store(_open_store(db), output, options)
     except PropscopeError as exc:
         raise _fail(exc) from exc

@@ -222,7 +222,7 @@ class UsageError(PropscopeError):
     )
     E_RANGE = "E405 {option} must be {bound} (got {value})."
     E_OUTPUT = "E406 cannot write {option} {path} ({reason}). Give a file in an existing, writable folder."
-    # Profiles (issue 14): E411-E414.
+    # Profiles (issue 14): E411-E415.
     E_PROFILE = "E411 unknown profile {name!r}: use one of {profiles}."
     E_PROFILE_MISSING = (
         "E412 profile {name!r} is not installed: its model folder {path} is missing. {hint}"
@@ -234,6 +234,10 @@ class UsageError(PropscopeError):
     E_MODEL_FOLDER = (
         "E414 {source} {path} is not a technique model folder ({missing} missing). Give a "
         "folder written by `propscope train techniques --out DIR`."
+    )
+    E_FROM_STORE_PROFILE = (
+        "E415 retraining profile {name!r} from the store is not supported in this release: its "
+        "encoder's base architecture is a training-time download. Use --profile fast."
     )
     # Task 10 entity framing, `propscope eval framing` (issue 16): E420-E424.
     E_TASK10_ROW = (

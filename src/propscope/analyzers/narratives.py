@@ -28,6 +28,7 @@ import numpy as np
 from propscope.analyzers import _spacy
 from propscope.analyzers.techniques import ReadsTechniqueEncoder
 from propscope.document import Annotations, Document, Evidence, Narrative
+from propscope.errors import AnalyzerError
 from propscope.models import encoder
 from propscope.narratives import NarrativeEntry, load_catalogue
 from propscope.narratives.layer import ScoringLayer
@@ -190,7 +191,13 @@ class SharedNarrativesAnalyzer(CatalogueMatching, ReadsTechniqueEncoder):
     def vectors(
         self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], keep: bool = True
     ) -> np.ndarray:
-        return self.model.heads.embed(self.model.sentence_features(texts, spans, keep))
+        heads = self.model.heads
+        if "proj_w" not in heads.weights:  # the accurate profile ships its claims head only
+            reason = (f"the sentence heads in {self.model.folder} carry no projection into MiniLM's space; "
+                      "use `narratives` (MiniLM), or refit them with python -m "
+                      f"propscope.training.sentence_heads --ptc DIR --model {self.model.folder}")
+            raise AnalyzerError(AnalyzerError.E_LOAD.format(name=self.name, reason=reason))
+        return heads.embed(self.model.sentence_features(texts, spans, keep))
 
 
 class MiniLMNarrativesAnalyzer(CatalogueMatching):

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from tokenizers import Tokenizer
 
-CLS_ID = 101  # BERT uncased vocabulary ids, fixed by the tokenizer.json we ship
+CLS_ID = 101  # BERT uncased vocabulary ids (MiniLM); other vocabularies: special_ids()
 SEP_ID = 102
 PAD_ID = 0
 
@@ -34,6 +34,26 @@ class Tokens:
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class SpecialIds:
+    """The ids a window is wrapped in and padded with: [CLS]/[SEP]/[PAD] in BERT's vocabulary
+    (MiniLM), <s>/</s>/<pad> in MPNet's and RoBERTa's."""
+
+    cls: int
+    sep: int
+    pad: int
+
+
+def special_ids(tokenizer: Tokenizer) -> SpecialIds:
+    """The tokenizer's own special ids. `<s>` is looked up first: MPNet's vocabulary also has
+    a `[CLS]` entry, but as an ordinary word piece the model never saw in that role."""
+    for names in (("<s>", "</s>", "<pad>"), ("[CLS]", "[SEP]", "[PAD]")):
+        found = [tokenizer.token_to_id(name) for name in names]
+        if all(i is not None for i in found):
+            return SpecialIds(*(int(i) for i in found if i is not None))
+    return SpecialIds(CLS_ID, SEP_ID, PAD_ID)
 
 
 @cache
@@ -264,6 +284,7 @@ class WindowedEncoder:
         self.threads = thread_count(threads)
         self.session = load_session(self.model_path, self.threads)
         self.tokenizer = load_tokenizer(str(tokenizer_path))
+        self.special = special_ids(self.tokenizer)
         self.size = window - 2  # room for [CLS] and [SEP]
         self.stride = stride
         self.by_lines = by_lines
@@ -316,10 +337,11 @@ class WindowedEncoder:
 
     def _run_batch(self, pieces: Sequence[np.ndarray], outputs: Sequence[str]) -> list[Any]:
         length = max(len(p) for p in pieces) + 2
-        ids = np.full((len(pieces), length), PAD_ID, dtype=np.int64)
+        special = self.special
+        ids = np.full((len(pieces), length), special.pad, dtype=np.int64)
         mask = np.zeros_like(ids)
         for row, piece in enumerate(pieces):
-            ids[row, : len(piece) + 2] = [CLS_ID, *piece.tolist(), SEP_ID]
+            ids[row, : len(piece) + 2] = [special.cls, *piece.tolist(), special.sep]
             mask[row, : len(piece) + 2] = 1
         feed = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.input_names:

@@ -23,6 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -202,7 +204,7 @@ def main(argv: list[str] | None = None) -> None:
     (args.model / "assessment.json").write_text(
         json.dumps({"model": model.config.get("version"), **assessor.to_json()}, indent=1) + "\n", "utf-8"
     )
-    command = f"python -m propscope.training.assess_articles --ptc {args.ptc}"
+    command = "python -m propscope.training.assess_articles " + shlex.join(sys.argv[1:])
     report = {
         "command": command, "model": model.config.get("version"), "folds": 5, "repeats": REPEATS, **figures,
     }

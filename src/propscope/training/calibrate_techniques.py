@@ -22,6 +22,8 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -186,7 +188,7 @@ def main(argv: list[str] | None = None) -> None:
         "technique": maps["technique"].to_json(),
     }
     (args.model / "calibration.json").write_text(json.dumps(shipped, indent=1) + "\n", "utf-8")
-    command = f"python -m propscope.training.calibrate_techniques --ptc {args.ptc} --folds {args.folds}"
+    command = "python -m propscope.training.calibrate_techniques " + shlex.join(sys.argv[1:])
     report = {
         "command": command, "model": shipped["model"], "folds": args.folds, "repeats": REPEATS,
         **figures,

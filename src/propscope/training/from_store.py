@@ -40,7 +40,7 @@ import torch
 from propscope import profiles
 from propscope.analyzers.techniques import TechniqueModel
 from propscope.annotation.records import HumanLayer
-from propscope.errors import AnnotationError
+from propscope.errors import AnnotationError, UsageError
 from propscope.eval import ptc
 from propscope.models.runtime import load_tokenizer, tokenize
 from propscope.techniques import NAMES
@@ -206,6 +206,13 @@ class FromStoreOptions:
     batch_size: int = 16
 
 
+def check_retrainable(shipped: Path) -> None:
+    """E415 for the accurate profile: rebuilding torch weights needs its MPNet architecture
+    (training/mpnet.py assembles it from registry parts), which a plain install lacks."""
+    if profiles.folder_profile(shipped) == "accurate":
+        raise UsageError(UsageError.E_FROM_STORE_PROFILE.format(name="accurate"))
+
+
 def train_from_store(store: HumanLayerSource, out: Path, options: FromStoreOptions) -> dict[str, Any]:
     """Fine-tune the profile's shipped model on the store's human layers and write a model
     folder that `--model DIR` and $PROPSCOPE_TECHNIQUES_MODEL load.
@@ -221,6 +228,7 @@ def train_from_store(store: HumanLayerSource, out: Path, options: FromStoreOptio
     """
     began = time.time()
     shipped = profiles.model_dir(options.profile)  # E411/E412 before any reading
+    check_retrainable(shipped)
     layers = store.human_layers(options.annotator)
     articles = reviewed_articles(layers, shipped / "tokenizer.json")
     if not any(a.tc for a in articles):

