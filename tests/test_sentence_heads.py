@@ -164,6 +164,30 @@ def test_claims_only_refit_keeps_the_projection_and_narratives(tmp_path) -> None
     assert written["claims"]["threshold"] != 0.3 and "cv" in written["claims"]
 
 
+@pytest.mark.parametrize("version", ["techniques-new-1"])
+def test_claims_only_on_a_folder_without_heads_writes_the_claims_head_alone(tmp_path, version) -> None:  # type: ignore[no-untyped-def]
+    """A new profile's folder (the accurate one): the claims head, its encoder, no projection."""
+    pytest.importorskip("sklearn", reason="the [train] extra fits the heads")
+    import argparse
+    import json
+    from types import SimpleNamespace
+
+    from propscope.models.sentence_heads import CONFIG, WEIGHTS
+    from propscope.training.sentence_heads import refit_claims
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(400, 6)).astype(np.float32)
+    features = {"x": x, "y": x[:, 2] > 0, "ids": np.arange(400), "is_dev": np.arange(400) % 4 == 0}
+    np.savez(tmp_path / "features.npz", **features)
+    args = argparse.Namespace(model=tmp_path, claim_features=tmp_path / "features.npz", ct24=None, limit=None)
+    model = SimpleNamespace(config={"version": version})
+    assert refit_claims(model, args, 0.0) == 0  # type: ignore[arg-type]
+    with np.load(tmp_path / WEIGHTS) as npz:
+        assert sorted(npz.files) == ["claim_b", "claim_w"]
+    written = json.loads((tmp_path / CONFIG).read_text("utf-8"))
+    assert written["encoder"] == version and "projection" not in written and "cv" in written["claims"]
+
+
 def test_loose_texts_do_not_push_out_the_batch_being_analysed() -> None:
     """Building the narrative catalogue (hundreds of loose examples) between the techniques
     and narratives analysers must not evict the article encodings narratives is about to read."""

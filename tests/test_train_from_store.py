@@ -62,6 +62,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     torch.manual_seed(0)
     config = BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64)
     BertModel(config).save_pretrained(root / "encoder")
+    shutil.copy(BUNDLED / "tokenizer.json", root / "encoder" / "tokenizer.json")  # as a real encoder folder
     net = tt.TechniqueNet(root / "encoder")
     shipped = root / "shipped"
     shipped.mkdir()

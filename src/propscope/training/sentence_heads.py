@@ -285,9 +285,10 @@ def refit_claims(model: TechniqueModel, args: argparse.Namespace, began: float) 
     the projection, its arrays and the narratives section as they are. A folder without heads
     (the accurate profile's) gets the claims head alone: `narratives` matches in MiniLM's own
     space by default, so the projection only serves the opt-in `narratives_shared`."""
-    fresh = not (args.model / CONFIG).is_file()  # a new profile's folder: the claims head alone
-    empty = SentenceHeads({"encoder": model.config.get("version")}, {})
-    heads = empty if fresh else SentenceHeads.load(args.model)
+    if (args.model / CONFIG).is_file():
+        heads = SentenceHeads.load(args.model)
+    else:  # a new profile's folder: the claims head alone
+        heads = SentenceHeads({"encoder": model.config.get("version")}, {})
     features, cached = _claims_cached(model, args)
     claim_weights, claims = fit_claims(features["x"], features["y"], features["ids"], features["is_dev"])
     claims["built"] = {
