@@ -74,8 +74,8 @@ def main() -> int:
     reference = fp32.pop("_encoded")
     out["fp32"] = fp32 | {"size_mb": round((args.run / "model-fp32.onnx").stat().st_size / 2**20, 1)}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, nodes in VARIANTS.items():
-            graph = Path(tmp) / "model.onnx"
+        for k, (name, nodes) in enumerate(VARIANTS.items()):
+            graph = Path(tmp) / f"variant{k}.onnx"  # sessions are cached by path: one path per graph
             tt.quantise(args.run / "model-fp32.onnx", graph, nodes)
             row = measure(graph, args.run, tune, reference)
             row.pop("_encoded")
