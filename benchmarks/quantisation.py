@@ -66,8 +66,7 @@ def main() -> int:
     tt.PROFILE = config["profile"]
     hyper = config["training"]
     train = tt.load_split(args.data, "train", None)
-    share = float(hyper["tuned_on"].split("(")[1].split("%")[0]) / 100  # "45 ... held out (12%, seed 21)"
-    _, tune = tt.split_holdout(train, share, hyper["seed"])
+    _, tune = tt.split_holdout(train, hyper["tune_holdout"], hyper["seed"])
     out: dict[str, Any] = {"command": "python benchmarks/quantisation.py " + shlex.join(sys.argv[1:]),
                            "articles": len(tune), "split": hyper["tuned_on"], "variants": {}}
     fp32 = measure(args.run / "model-fp32.onnx", args.run, tune, None)

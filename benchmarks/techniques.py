@@ -77,7 +77,8 @@ def main() -> int:
     parser.add_argument("--speed-articles", type=int, default=40)
     args = parser.parse_args()
     fast = args.profile == "fast"
-    args.fp32 = args.fp32 or (ROOT / "runs/techniques/cont/model-fp32.onnx" if fast else Path("/nonexistent"))
+    if args.fp32 is None and fast:
+        args.fp32 = ROOT / "runs/techniques/cont/model-fp32.onnx"
     name = "techniques.json" if fast else "techniques-accurate.json"
     args.out = args.out or ROOT / "benchmarks/results" / name
     model_dir = profiles.get_profile(args.profile).model_dir
@@ -100,7 +101,7 @@ def main() -> int:
     print(format_report(result["dev_int8"]))
     texts = list(read_articles(args.data / "dev-articles").values())[: args.speed_articles]
     result["throughput"] = {f"batch_{b}": throughput(model, texts, b) for b in (1, 32)}
-    if args.fp32.is_file():
+    if args.fp32 is not None and args.fp32.is_file():
         fp32 = TechniqueModel(fp32_dir(args.fp32, model_dir))
         dev = quality(fp32, args.data)
         result["dev_fp32"] = {"si": dev["si"], "tc_micro_f1": dev["tc"]["micro_f1"]}

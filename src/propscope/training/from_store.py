@@ -26,7 +26,6 @@ What the new folder carries, and why:
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import time
 from collections.abc import Sequence
@@ -104,11 +103,7 @@ def split(articles: list[tt.Article], share: float, seed: int) -> Split:
     """Hold out `share` of the documents (at least one), chosen by a seeded shuffle of ids."""
     if len(articles) < MIN_DOCUMENTS:
         raise AnnotationError(AnnotationError.E_TRAIN_FEW.format(n=len(articles), need=MIN_DOCUMENTS))
-    order = sorted(a.id for a in articles)
-    random.Random(seed).shuffle(order)
-    n_held = min(len(order) - 1, max(1, round(share * len(order))))
-    held = set(order[:n_held])
-    return Split([a for a in articles if a.id not in held], [a for a in articles if a.id in held])
+    return Split(*tt.split_holdout(articles, share, seed))
 
 
 def score(model: TechniqueModel, articles: Sequence[tt.Article]) -> dict[str, Any]:

@@ -101,21 +101,19 @@ def save_sharded(source: Path, target: Path, shard_bytes: int = SHARD_BYTES) -> 
     tensors = [
         t for t in external._get_all_tensors(model) if t.HasField("raw_data") and len(t.raw_data) > 1024
     ]
+    for stale in target.parent.glob(f"{target.name}.data*"):
+        stale.unlink()
     shard, used = 0, 0
     for tensor in tensors:
         size = len(tensor.raw_data)
         if used and used + size > shard_bytes:
             shard, used = shard + 1, 0
-        external.set_external_data(tensor, location=f"{target.name}.data{shard}", offset=used, length=size)
-        used += size
-    for stale in target.parent.glob(f"{target.name}.data*"):
-        stale.unlink()
-    for tensor in tensors:
-        info = external.ExternalDataInfo(tensor)
-        with open(target.parent / info.location, "ab") as f:
-            assert f.tell() == info.offset, (info.location, f.tell(), info.offset)
+        location = f"{target.name}.data{shard}"
+        with open(target.parent / location, "ab") as f:  # appended: `used` is the file's length
             f.write(tensor.raw_data)
+        external.set_external_data(tensor, location=location, offset=used, length=size)
         tensor.ClearField("raw_data")
         tensor.data_location = onnx.TensorProto.EXTERNAL
+        used += size
     onnx.save_model(model, str(target))
     return [target, *sorted(target.parent.glob(f"{target.name}.data*"))]

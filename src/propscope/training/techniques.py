@@ -163,6 +163,7 @@ def bio_tags(article: Article) -> np.ndarray:
 
 def make_windows(article: Article) -> list[Window]:
     tags = bio_tags(article)
+    marks = special()
     out = []
     for a, b in line_windows(article.tokens, article.text, SIZE):
         spans = []
@@ -171,7 +172,7 @@ def make_windows(article: Article) -> list[Window]:
             if a <= i < j <= b:
                 feats = head.span_features(article.text, row.start, row.end)
                 spans.append((i - a + 1, j - a + 1, NAMES.index(row.technique), feats))
-        ids = [special().cls, *article.tokens.ids[a:b].tolist(), special().sep]
+        ids = [marks.cls, *article.tokens.ids[a:b].tolist(), marks.sep]
         out.append(Window(ids, [-100, *tags[a:b].tolist(), -100], spans))
     return out
 
@@ -332,10 +333,11 @@ def encode_articles(
         for cut in window_cuts(a.text, a.tokens, SIZE, STRIDE, by_lines)
     ]
     outputs: list[tuple[np.ndarray, np.ndarray]] = []  # per window, without [CLS]
+    marks = special()
     for k in range(0, len(jobs), batch_size):
         chunk = jobs[k : k + batch_size]
         pieces = [articles[d].tokens.ids[cut.start : cut.end].tolist() for d, cut in chunk]
-        wins = [Window([special().cls, *p, special().sep], [], []) for p in pieces]
+        wins = [Window([marks.cls, *p, marks.sep], [], []) for p in pieces]
         batch = collate(wins, device)
         logits, hidden = model(batch["ids"], batch["mask"])
         probs = torch.softmax(logits, -1).cpu().numpy()
@@ -465,8 +467,9 @@ def export_onnx(model: TechniqueNet, path: Path) -> float:
     batch (eager attention and a padded example, or the exporter drops the mask silently)."""
     model.eval().cpu()
     ids = torch.randint(1000, 20000, (2, 40))
-    ids[:, 0], ids[0, -1], ids[1, 25] = special().cls, special().sep, special().sep
-    ids[1, 26:] = special().pad
+    marks = special()
+    ids[:, 0], ids[0, -1], ids[1, 25] = marks.cls, marks.sep, marks.sep
+    ids[1, 26:] = marks.pad
     mask = torch.ones_like(ids)
     mask[1, 26:] = 0
     axes = {0: "batch", 1: "seq"}
@@ -709,18 +712,27 @@ def train(
         "dev_every_epoch": dev_every_epoch,
         "freeze_bottom": freeze_bottom,
         "resumed_from_step": resumed_from if resume else None,
-        "tuned_on": f"{len(dev_set)} train articles held out ({tune_holdout:.0%}, seed {seed}); "
-        "PTC dev untouched" if tune_holdout else "PTC dev",
+        "tune_holdout": tune_holdout,
+        "tuned_on": _tuned_on(len(dev_set), tune_holdout, seed),
     }
     return finish(model, out_dir, dev_set, train_set, hyper, time.time() - began)
 
 
 def split_holdout(articles: list[Article], share: float, seed: int) -> tuple[list[Article], list[Article]]:
-    """Train articles split by article into (fit, tune): the tune part picks thresholds."""
+    """(kept, held out): `share` of the articles (at least one, never all) held out by a seeded
+    shuffle of the id-sorted articles. The trainer's tuning split and `from_store`'s held-out
+    reviews both come from here."""
     order = sorted(articles, key=lambda a: a.id)
     random.Random(seed).shuffle(order)
-    cut = max(1, round(len(order) * share))
+    cut = min(len(order) - 1, max(1, round(len(order) * share)))
     return order[cut:], order[:cut]
+
+
+def _tuned_on(n_tune: int, share: float, seed: int) -> str:
+    """What chose the settings, as config.json says it."""
+    if not share:
+        return "PTC dev"
+    return f"{n_tune} train articles held out ({share:.0%}, seed {seed}); PTC dev untouched"
 
 
 def _dev_check(model: TechniqueNet, dev: list[Article], out: Path, device: str) -> dict:
@@ -824,10 +836,8 @@ def finish_from_checkpoint(
         dev_set = load_split(data_dir, "dev", None)
     log = out_dir / "history.jsonl"  # the training run's, when finishing into its own folder
     history = log.read_text(encoding="utf-8").splitlines() if log.is_file() else []
-    tuned_on = (f"{len(dev_set)} train articles held out ({tune_holdout:.0%}, seed {seed}); PTC dev untouched"
-                if tune_holdout else "PTC dev")
     hyper = {"checkpoint": checkpoint.name, "history": [json.loads(h) for h in history], "seed": seed,
-             "tuned_on": tuned_on}
+             "tune_holdout": tune_holdout, "tuned_on": _tuned_on(len(dev_set), tune_holdout, seed)}
     return finish(model, out_dir, dev_set, train_set, hyper, 0.0)
 
 
